@@ -1,0 +1,8 @@
+"""Plain numpy versions of every fastmem kernel, for tests and benchmarks.
+
+They favour clarity over speed: loops over time and batch, no C++.
+"""
+
+from .network import measurement_operator, network_adjoint, network_apply, propagate
+
+__all__ = ["propagate", "measurement_operator", "network_apply", "network_adjoint"]
