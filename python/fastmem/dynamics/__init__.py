@@ -1,3 +1,6 @@
 """Memory in a trained tanh RNN: the (delayed) 3-bit flip-flop, BPTT, fixed and slow points."""
 
-__all__: list = []
+from .model import TanhRNN
+from .task import FlipFlopTask, hold_last_pulse
+
+__all__: list = ["FlipFlopTask", "TanhRNN", "hold_last_pulse"]
