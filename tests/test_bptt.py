@@ -358,3 +358,89 @@ def test_core_trainer_rejects_bad_arguments():
         tr.train(np.zeros((3, 4, 3)), np.zeros((3, 4, 3)))
     with pytest.raises(ValueError, match="Y must have shape"):
         tr.train(np.zeros((2, 4, 3)), np.zeros((2, 5, 3)))
+
+
+# -- train() / accuracy() ----------------------------------------------------------
+
+from fastmem.dynamics import FlipFlopTask, accuracy, score, train  # noqa: E402
+
+
+def test_score_perfect_late_and_early_outputs():
+    task = FlipFlopTask(delay=3, rng=0)
+    x, y = task.sample(1, 5000)
+    y = y[0]
+    perfect = score(0.9 * y, y)
+    assert perfect.accuracy == 1.0 and perfect.on_time == 1.0 and perfect.early == 0.0
+    assert perfect.median_latency == 0.0 and perfect.transitions > 20
+    late = np.zeros_like(y)
+    late[2:] = y[:-2]  # two steps late
+    r = score(late, y)
+    assert r.median_latency == 2.0 and r.on_time == 0.0 and r.accuracy < 1.0
+    undelayed = FlipFlopTask(delay=0).targets_for(x[0])  # ignores the delay: switches 3 steps early
+    r = score(undelayed, y)
+    assert r.early == 1.0 and r.on_time == 0.0
+    assert score(-y, y).accuracy == 0.0
+    # steps with a zero target (before the first pulse) are not scored
+    assert perfect.steps_scored == int(np.all(y != 0, axis=1).sum()) < len(y)
+
+
+def test_train_is_seed_reproducible_and_thread_independent():
+    runs = []
+    for threads in (1, 2, 1):
+        m = TanhRNN(n_hidden=20, rng=1)
+        h = train(m, FlipFlopTask(delay=2), steps=60, batch=24, target_accuracy=None, progress=False, rng=5,
+                  n_threads=threads)
+        runs.append((m, h))
+    for m, h in runs[1:]:
+        np.testing.assert_array_equal(m.W, runs[0][0].W)
+        np.testing.assert_array_equal(m.W_out, runs[0][0].W_out)
+        np.testing.assert_array_equal(h.loss, runs[0][1].loss)
+    m0 = TanhRNN(n_hidden=20, rng=1)
+    np.testing.assert_array_equal(runs[0][0].W_in, m0.W_in)  # not trained by default
+    assert not np.array_equal(runs[0][0].W, m0.W)
+    assert runs[0][0].task_settings == {"bits": 3, "rate": FlipFlopTask().rate, "delay": 2}
+    assert runs[0][1].steps == 60 and runs[0][1].loss.shape == (60,)
+
+
+def test_train_options_reach_the_right_parameters():
+    m = TanhRNN(n_hidden=10, bias=True, rng=2)
+    m0 = m.copy()
+    train(m, FlipFlopTask(), steps=20, batch=4, target_accuracy=None, progress=False, rng=0,
+          train_input=True, train_bias=True, clip=0.1)
+    for k in ("W", "W_in", "W_out", "b", "b_out"):
+        assert not np.array_equal(getattr(m, k), getattr(m0, k)), k
+
+
+@pytest.mark.parametrize(
+    "kwargs, exc, match",
+    [
+        ({"unroll": 0}, ValueError, "unroll"),
+        ({"batch": 0}, ValueError, "batch"),
+        ({"steps": -1}, ValueError, "steps"),
+        ({"lr": 0.0}, ValueError, "lr"),
+        ({"lr": float("nan")}, ValueError, "lr"),
+        ({"clip": -1.0}, ValueError, "clip"),
+        ({"target_accuracy": 1.5}, ValueError, "target_accuracy"),
+        ({"unroll": 2.5}, TypeError, "unroll"),
+        ({"train_bias": True}, ValueError, "bias"),
+        ({"n_threads": 0}, ValueError, "n_threads"),
+    ],
+)
+def test_train_rejects_bad_arguments(kwargs, exc, match):
+    with pytest.raises(exc, match=match):
+        train(TanhRNN(n_hidden=5, rng=0), FlipFlopTask(), progress=False, **{"steps": 5, **kwargs})
+
+
+def test_train_rejects_mismatched_or_broken_models():
+    with pytest.raises(ValueError, match="bits"):
+        train(TanhRNN(n_hidden=5, rng=0), FlipFlopTask(bits=2), steps=5, progress=False)
+    with pytest.raises(TypeError, match="task"):
+        train(TanhRNN(n_hidden=5, rng=0), "flipflop", steps=5, progress=False)
+    m = TanhRNN(n_hidden=5, rng=0)
+    m.W_out[0, 0] = np.inf
+    with pytest.raises(ValueError, match="W_out contains NaN or Inf"):
+        train(m, FlipFlopTask(), steps=5, progress=False)
+    m = TanhRNN(n_hidden=5, rng=0)
+    m.W = m.W[:, :4]
+    with pytest.raises(ValueError, match="W must have shape"):
+        accuracy(m, FlipFlopTask(), steps=100)

@@ -10,6 +10,7 @@ from .fixed_points import (
 )
 from .model import TanhRNN
 from .task import FlipFlopTask, hold_last_pulse
+from .train import AccuracyResult, TrainHistory, accuracy, score, train
 
 __all__: list = [
     "FixedPointResult",
@@ -26,4 +27,9 @@ __all__: list = [
     "FlipFlopTask",
     "TanhRNN",
     "hold_last_pulse",
+    "train",
+    "accuracy",
+    "score",
+    "TrainHistory",
+    "AccuracyResult",
 ]
