@@ -4,5 +4,6 @@ They favour clarity over speed: loops over time and batch, no C++.
 """
 
 from .network import measurement_operator, network_adjoint, network_apply, propagate
+from . import lasso
 
-__all__ = ["propagate", "measurement_operator", "network_apply", "network_adjoint"]
+__all__ = ["propagate", "measurement_operator", "network_apply", "network_adjoint", "lasso"]
