@@ -14,7 +14,7 @@
 namespace fastmem::bindings {
 
 namespace py = pybind11;
-using CArray = py::array_t<double, py::array::c_style | py::array::forcecast>;
+using CArray = py::array_t<double, py::array::c_style>;
 
 inline void require_ndim(const CArray& a, py::ssize_t ndim, const char* name) {
   if (a.ndim() != ndim)

@@ -2,9 +2,15 @@
 
 Networks and operators:
     random_network, propagate, measurement_operator, NetworkOperator
+
+Sparse signals, coherence and errors:
+    sparse_signal, joint_sparse_signal, dct_basis, basis_matrix, coherence, rmse
 """
 
 from .network import NetworkOperator, is_block_diagonal, measurement_operator, propagate, random_network
+from .signals import basis_matrix, dct_basis, joint_sparse_signal, sparse_signal
+from .coherence import coherence
+from .metrics import rmse
 
 __all__ = [
     "random_network",
@@ -12,4 +18,10 @@ __all__ = [
     "measurement_operator",
     "NetworkOperator",
     "is_block_diagonal",
+    "sparse_signal",
+    "joint_sparse_signal",
+    "dct_basis",
+    "basis_matrix",
+    "coherence",
+    "rmse",
 ]
