@@ -1,5 +1,6 @@
 """Memory in a trained tanh RNN: the (delayed) 3-bit flip-flop, BPTT, fixed and slow points."""
 
+from .analysis import PCA, TriggeredAverage, eigenspectrum, pca, switch_times, triggered_average
 from .fixed_points import (
     FixedPointResult,
     deduplicate,
@@ -14,4 +15,10 @@ __all__: list = [
     "sample_states",
     "deduplicate",
     "jacobian_eigenvalues",
+    "PCA",
+    "pca",
+    "TriggeredAverage",
+    "triggered_average",
+    "switch_times",
+    "eigenspectrum",
 ]
