@@ -1,5 +1,6 @@
 """Memory in a trained tanh RNN: the (delayed) 3-bit flip-flop, BPTT, fixed and slow points."""
 
+from .analysis import PCA, TriggeredAverage, eigenspectrum, pca, switch_times, triggered_average
 from .fixed_points import (
     FixedPointResult,
     deduplicate,
@@ -7,6 +8,8 @@ from .fixed_points import (
     jacobian_eigenvalues,
     sample_states,
 )
+from .model import TanhRNN
+from .task import FlipFlopTask, hold_last_pulse
 
 __all__: list = [
     "FixedPointResult",
@@ -14,4 +17,13 @@ __all__: list = [
     "sample_states",
     "deduplicate",
     "jacobian_eigenvalues",
+    "PCA",
+    "pca",
+    "TriggeredAverage",
+    "triggered_average",
+    "switch_times",
+    "eigenspectrum",
+    "FlipFlopTask",
+    "TanhRNN",
+    "hold_last_pulse",
 ]
