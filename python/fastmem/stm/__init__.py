@@ -8,6 +8,7 @@ Sparse signals, coherence and errors:
 
 Recovery:
     lasso (LassoResult), Lasso (scikit-learn compatible estimator)
+
 Theory (bounds and classical memory capacity):
     sparse_nodes_needed, lowrank_nodes_needed, sparse_capacity_bound, lowrank_capacity_bound,
     memory_capacity, MemoryCapacity, state_covariance
