@@ -38,6 +38,34 @@ class NetworkOperator:
     def adjoint(self, Y: Array, n_threads: int = 0) -> Array: ...
     def to_dense(self) -> Array: ...
 
+# lasso (register_lasso.cpp): FISTA for Yt (B, M); returns dict(coef (B, P), objective, gap,
+# iterations, converged (B,), lipschitz)
+def lasso_dense(
+    A: Array,
+    Yt: Array,
+    lam: Array,
+    X0t: Optional[Array] = None,
+    basis_kind: str = "identity",
+    basis: Optional[Array] = None,
+    L: int = 1,
+    tol: float = 1e-6,
+    max_iter: int = 10000,
+    lipschitz: float = 0.0,
+    n_threads: int = 0,
+) -> dict[str, Any]: ...
+def lasso_network(
+    op: NetworkOperator,
+    Yt: Array,
+    lam: Array,
+    X0t: Optional[Array] = None,
+    basis_kind: str = "identity",
+    basis: Optional[Array] = None,
+    L: int = 1,
+    tol: float = 1e-6,
+    max_iter: int = 10000,
+    lipschitz: float = 0.0,
+    n_threads: int = 0,
+) -> dict[str, Any]: ...
 # bptt (register_bptt.cpp)
 def rnn_run(
     W: Array,

@@ -5,12 +5,30 @@ Networks and operators:
 
 Sparse signals, coherence and errors:
     sparse_signal, joint_sparse_signal, dct_basis, basis_matrix, coherence, rmse
+
+Recovery:
+    lasso (LassoResult), Lasso (scikit-learn compatible estimator)
+
+Theory (bounds and classical memory capacity):
+    sparse_nodes_needed, lowrank_nodes_needed, sparse_capacity_bound, lowrank_capacity_bound,
+    memory_capacity, MemoryCapacity, state_covariance
 """
 
 from .network import NetworkOperator, is_block_diagonal, measurement_operator, propagate, random_network
 from .signals import basis_matrix, dct_basis, joint_sparse_signal, sparse_signal
 from .coherence import coherence
 from .metrics import rmse
+from .lasso import LassoResult, lasso
+from .estimator import Lasso
+from .theory import (
+    MemoryCapacity,
+    lowrank_capacity_bound,
+    lowrank_nodes_needed,
+    memory_capacity,
+    sparse_capacity_bound,
+    sparse_nodes_needed,
+    state_covariance,
+)
 
 __all__ = [
     "random_network",
@@ -24,4 +42,14 @@ __all__ = [
     "basis_matrix",
     "coherence",
     "rmse",
+    "lasso",
+    "LassoResult",
+    "Lasso",
+    "sparse_nodes_needed",
+    "lowrank_nodes_needed",
+    "sparse_capacity_bound",
+    "lowrank_capacity_bound",
+    "memory_capacity",
+    "MemoryCapacity",
+    "state_covariance",
 ]
