@@ -29,10 +29,11 @@ from .task import FlipFlopTask
 
 # Defaults chosen by bench/bench_bptt.py (see docs/flipflop_delay.md): with them a
 # 100-unit network reaches >= 99% held-out accuracy on delay 0 and delay 8.
-DEFAULT_STEPS = 6000
+DEFAULT_STEPS = 12_000
 DEFAULT_BATCH = 32
-DEFAULT_LR = 3e-3
-DEFAULT_TRAIN_RATE = 1.0 / 50.0
+DEFAULT_LR = 5e-4
+DEFAULT_CLIP = 1.0
+DEFAULT_TRAIN_RATE = 1.0 / 30.0
 DEFAULT_CHECK_EVERY = 250
 DEFAULT_CHECK_STEPS = 20_000
 _BLOCK = 50  # Adam steps per C++ call (progress-bar granularity)
@@ -192,7 +193,7 @@ def train(
     batch: int = DEFAULT_BATCH,
     unroll: int = 10,
     lr: float = DEFAULT_LR,
-    clip: Optional[float] = None,
+    clip: Optional[float] = DEFAULT_CLIP,
     target_accuracy: Optional[float] = 0.995,
     check_every: int = DEFAULT_CHECK_EVERY,
     check_steps: int = DEFAULT_CHECK_STEPS,
@@ -224,9 +225,9 @@ def train(
         Window length: steps the gradient is propagated back (10 in the paper).
     lr : float
         Adam's step size.
-    clip : float, optional
+    clip : float or None
         Rescale the gradient (of the trained parameters together) to this norm when
-        it is larger, as ``torch.nn.utils.clip_grad_norm_``.
+        it is larger, as ``torch.nn.utils.clip_grad_norm_`` (default 1.0; None: off).
     target_accuracy : float or None
         Stop as soon as a check reaches this held-out accuracy (None: run all steps).
     check_every : int
@@ -236,7 +237,7 @@ def train(
         Length of the held-out check stream (drawn once, from ``rng``).
     train_rate : float, optional
         Pulse rate (per channel per step) of the training streams. Default:
-        ``max(task.rate, DEFAULT_TRAIN_RATE)`` = 1/50 for the paper's task. Denser
+        ``max(task.rate, DEFAULT_TRAIN_RATE)`` = 1/30 for the paper's task. Denser
         pulses than the task's 1/150 give more switching events per Adam step; at
         the paper's rate training stalls for many thousands of steps with only one
         channel learned (see docs/flipflop_delay.md). The accuracy checks always use
