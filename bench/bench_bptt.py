@@ -40,7 +40,7 @@ def torch_setup(model: TanhRNN, lr: float, dtype):
     return rnn, lin, opt
 
 
-def torch_train_steps(rnn, lin, opt, X, Y, h0, unroll=UNROLL):
+def torch_train_steps(rnn, lin, opt, X, Y, h0, unroll=UNROLL, clip=None):
     """One Adam step per window of X (B, T, 3) / Y as torch tensors; returns the last state."""
     h = h0
     loss = None
@@ -51,6 +51,8 @@ def torch_train_steps(rnn, lin, opt, X, Y, h0, unroll=UNROLL):
         out, hn = rnn(xs, h)
         loss = torch.nn.functional.mse_loss(torch.tanh(lin(out)), ys)
         loss.backward()
+        if clip is not None:
+            torch.nn.utils.clip_grad_norm_([rnn.weight_hh_l0, lin.weight], clip)
         opt.step()
         h = hn.detach()
     return h, loss
@@ -87,15 +89,17 @@ def torch_time_to_accuracy(task: FlipFlopTask, seed: int, target: float, max_ste
     stream_gen, check_gen = (np.random.default_rng(s) for s in gen.integers(0, 2**63, size=2))
     cx, cy = task.sample(1, train_mod.DEFAULT_CHECK_STEPS, rng=check_gen)
     rnn, lin, opt = torch_setup(model, lr, dtype)
-    state = task.new_state(batch)
+    stream_task = FlipFlopTask(rate=max(task.rate, train_mod.DEFAULT_TRAIN_RATE), delay=task.delay)
+    state = stream_task.new_state(batch)
     h = torch.zeros(1, batch, N, dtype=dtype)
     every = train_mod.DEFAULT_CHECK_EVERY
     t0 = time.perf_counter()
     done, acc = 0, 0.0
     while done < max_steps:
-        x = task.pulses(batch, every * UNROLL, rng=stream_gen)
-        y = task.next_targets(x, state)
-        h, _ = torch_train_steps(rnn, lin, opt, torch.from_numpy(x).to(dtype), torch.from_numpy(y).to(dtype), h)
+        x = stream_task.pulses(batch, every * UNROLL, rng=stream_gen)
+        y = stream_task.next_targets(x, state)
+        h, _ = torch_train_steps(rnn, lin, opt, torch.from_numpy(x).to(dtype), torch.from_numpy(y).to(dtype), h,
+                                 clip=train_mod.DEFAULT_CLIP)
         done += every
         check = TanhRNN.from_torch(rnn, lin)
         _, out = check.run(cx[0])
