@@ -8,6 +8,10 @@ Sparse signals, coherence and errors:
 
 Recovery:
     lasso (LassoResult), Lasso (scikit-learn compatible estimator)
+
+Theory (bounds and classical memory capacity):
+    sparse_nodes_needed, lowrank_nodes_needed, sparse_capacity_bound, lowrank_capacity_bound,
+    memory_capacity, MemoryCapacity, state_covariance
 """
 
 from .network import NetworkOperator, is_block_diagonal, measurement_operator, propagate, random_network
@@ -16,6 +20,15 @@ from .coherence import coherence
 from .metrics import rmse
 from .lasso import LassoResult, lasso
 from .estimator import Lasso
+from .theory import (
+    MemoryCapacity,
+    lowrank_capacity_bound,
+    lowrank_nodes_needed,
+    memory_capacity,
+    sparse_capacity_bound,
+    sparse_nodes_needed,
+    state_covariance,
+)
 
 __all__ = [
     "random_network",
@@ -32,4 +45,11 @@ __all__ = [
     "lasso",
     "LassoResult",
     "Lasso",
+    "sparse_nodes_needed",
+    "lowrank_nodes_needed",
+    "sparse_capacity_bound",
+    "lowrank_capacity_bound",
+    "memory_capacity",
+    "MemoryCapacity",
+    "state_covariance",
 ]
