@@ -23,7 +23,7 @@ import numpy as np
 
 from .. import _core
 from .._rng import RNGLike, as_generator
-from .._validation import check_float, check_int, check_threads
+from .._validation import as_float_array, check_allocation, check_float, check_int, check_threads
 from .model import TanhRNN
 from .task import FlipFlopTask
 
@@ -109,9 +109,12 @@ class TrainHistory:
 
 def score(outputs: np.ndarray, targets: np.ndarray) -> AccuracyResult:
     """Accuracy and per-transition latency of outputs (T, bits) against targets (T, bits)."""
-    out = np.sign(np.asarray(outputs, dtype=np.float64))
-    y = np.asarray(targets, dtype=np.float64)
-    if out.shape != y.shape or y.ndim != 2:
+    for value, name in ((outputs, "outputs"), (targets, "targets")):
+        if isinstance(value, np.ndarray):
+            check_allocation(value.size, name)
+    out = np.sign(as_float_array(outputs, "outputs", ndim=2))
+    y = as_float_array(targets, "targets", ndim=2)
+    if out.shape != y.shape:
         raise ValueError(f"outputs and targets must have the same shape (T, bits), got {out.shape} and {y.shape}")
     T, K = y.shape
     scored = np.all(y != 0, axis=1)
