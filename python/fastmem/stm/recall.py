@@ -523,6 +523,7 @@ def measured_optimum(table: pd.DataFrame, flat: float = 0.25) -> MeasuredOptimum
 
 def _recovers(M: int, L: int, N: int, model: str, rate: float, rank: int, threshold: float, trials: int,
               radius: float, gen: np.random.Generator, tol: float, max_iter: int, n_threads) -> bool:
+    check_allocation(M * N * L + 3 * trials * N * L, "storage_capacity problem (M x N*L operator, trials streams)")
     W, Z = random_network(M, L, kind="circle", radius=radius, rng=gen)
     A = measurement_operator(W, Z, N, n_threads=n_threads)
     S = np.stack([infinite_stream(N, L, model, rate=rate, rank=rank, rng=gen) for _ in range(trials)])
@@ -570,7 +571,7 @@ def storage_capacity(
 
     For growing N (steps of ``growth``), draw a circle network of radius ``radius``
     (1: the paper's finite-length setting), ``trials`` streams of the model (see
-    :func:`infinite_stream`) started from x[0] = 0, and recover each from x[N] (LASSO
+    :func:`infinite_stream`) started from x[0] = 0 (0 < radius <= 1), and recover each from x[N] (LASSO
     with a least-squares refit on the support, or nuclear norm; noiseless, lam at a
     1e-3 floor). The capacity is N*L for the largest N whose median rMSE is below
     ``threshold``, scanning until two consecutive lengths fail. ``tol`` and
@@ -590,7 +591,7 @@ def storage_capacity(
     rank = check_int(rank, "rank", minimum=1, maximum=L)
     threshold = check_float(threshold, "threshold", minimum=0.0, min_inclusive=False)
     trials = check_int(trials, "trials", minimum=1)
-    radius = check_float(radius, "radius", minimum=0.0, min_inclusive=False)
+    radius = check_float(radius, "radius", minimum=0.0, maximum=1.0, min_inclusive=False)
     growth = check_float(growth, "growth", minimum=1.0, min_inclusive=False)
     n_max = check_int(n_max, "n_max", minimum=1)
     tol = check_float(tol, "tol", minimum=0.0)
