@@ -40,7 +40,7 @@ import numpy as np
 import pandas as pd
 
 from .._rng import RNGLike, seed_entropy, trial_generator
-from .._validation import check_choice, check_float, check_int, check_threads
+from .._validation import check_allocation, check_choice, check_float, check_int, check_threads
 from .network import NETWORK_KINDS, measurement_operator, propagate, random_network
 from .theory import _named_coherence, lowrank_nodes_needed, sparse_nodes_needed
 
@@ -123,6 +123,7 @@ def infinite_stream(T: int, L: int, model: str = "sparse", rate: float = 0.05, r
 
     T = check_int(T, "T", minimum=1)
     L = check_int(L, "L", minimum=1)
+    check_allocation(2 * T * L, "infinite_stream (T, L)")
     check_choice(model, "model", MODELS)
     gen = as_generator(rng)
     if model == "sparse":
@@ -297,13 +298,14 @@ def recall_curve(
     check_choice(model, "model", MODELS)
     check_choice(kind, "kind", NETWORK_KINDS)
     lengths_arr = default_lengths(q) if lengths is None else _check_lengths(lengths)
-    trials = check_int(trials, "trials", minimum=1)
+    trials = check_int(trials, "trials", minimum=1, maximum=10**7)
     rate = check_float(rate, "rate", minimum=0.0, maximum=1.0, min_inclusive=False)
     rank = check_int(rank, "rank", minimum=1)
     if model == "lowrank" and rank > min(L, int(lengths_arr.min())):
         raise ValueError(f"rank must be <= min(L, min(lengths)) = {min(L, int(lengths_arr.min()))}, got {rank}")
-    noise = check_float(noise, "noise", minimum=0.0)
+    noise = check_float(noise, "noise", minimum=0.0, maximum=1e150)
     burn = burn_in_length(q) if burn_in is None else check_int(burn_in, "burn_in", minimum=1)
+    check_allocation((burn + int(lengths_arr.max())) * L, "the stream of one trial (burn_in + max(lengths), L)")
     lam_scale = check_float(lam_scale, "lam_scale", minimum=0.0, min_inclusive=False)
     noise_floor = check_float(noise_floor, "noise_floor", minimum=0.0)
     tol = check_float(tol, "tol", minimum=0.0)
@@ -328,6 +330,8 @@ def recall_curve(
 def summarize_curve(table: pd.DataFrame) -> pd.DataFrame:
     """Per recall length: pooled rMSE (sum of errors / sum of energies over trials), its
     mean and standard error over trials, and the mean omitted fraction."""
+    if not isinstance(table, pd.DataFrame):
+        raise TypeError(f"table must be the DataFrame from recall_curve, got {type(table).__name__}")
     for col in ("length", "error", "energy", "omitted"):
         if col not in table.columns:
             raise ValueError(f"table must come from recall_curve (missing column {col!r})")
@@ -486,6 +490,8 @@ def measured_optimum(table: pd.DataFrame, flat: float = 0.25) -> MeasuredOptimum
     rMSE is within ``max(flat * min, 2 * sem)`` of the minimum (sem: the standard error
     over trials at the minimum).
     """
+    if not isinstance(table, pd.DataFrame):
+        raise TypeError(f"table must be the DataFrame from recall_curve, got {type(table).__name__}")
     flat = check_float(flat, "flat", minimum=0.0)
     summ = summarize_curve(table)
     r = summ["rmse"].to_numpy()
