@@ -175,7 +175,7 @@ register("fastmem.stm.theory.state_covariance",
 def _curve():
     from fastmem.stm import recall
 
-    return recall.recall_curve(8, 2, 0.5, lengths=[1, 2, 3], trials=2, rng=0, progress=False, max_iter=50)
+    return recall.recall_curve(8, 2, 0.5, lengths=[1, 2, 3], trials=2, rate=0.5, rng=0, progress=False, max_iter=50)
 
 
 register("fastmem.stm.recall.burn_in_length", lambda: dict(q=0.8, tol=1e-6))
@@ -193,6 +193,9 @@ register("fastmem.stm.recall.optimal_recall_length",
                       lengths=None),
          finite=False, aliases={"exponent": ["gamma"]})  # its error curve holds inf beyond capacity
 register("fastmem.stm.recall.measured_optimum", lambda: dict(table=_curve(), flat=0.25), finite=False)
+register("fastmem.stm.recall.storage_capacity",
+         lambda: dict(M=8, L=2, model="sparse", rate=0.2, rank=1, threshold=0.05, trials=1, radius=1.0, growth=1.5,
+                      n_max=4, tol=1e-3, max_iter=50, rng=0, n_threads=None))
 
 # --------------------------------------------------------------------------- dynamics
 
