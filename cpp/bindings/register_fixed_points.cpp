@@ -19,7 +19,7 @@ Eigen::Map<const RowMatrix> square_matrix(const CArray& W) {
 
 py::dict find_fixed_points_py(const CArray& W, const CArray& c, const CArray& S0, double tol_q, double tol_grad,
                               double tol_step, int max_iter, double rcond_min, int max_halvings, int chord_steps, bool polish, Index share_batch,
-                              double share_tol, int n_threads) {
+                              double share_tol, double share_radius, double share_decrease, int n_threads) {
   auto w = square_matrix(W);
   const Index N = w.rows();
   auto cv = as_vector(c, "c");
@@ -45,6 +45,10 @@ py::dict find_fixed_points_py(const CArray& W, const CArray& c, const CArray& S0
   opt.chord_steps = chord_steps;
   require(share_batch >= 0, "share_batch must be >= 0");
   require(share_tol >= 0, "share_tol must be >= 0");
+  require(share_radius >= 0, "share_radius must be >= 0");
+  opt.share_radius = share_radius;
+  require(share_decrease > 0 && share_decrease <= 1, "share_decrease must be in (0, 1]");
+  opt.share_decrease = share_decrease;
   const Index K = s0.rows();
   py::array_t<double> points({K, N});
   py::array_t<double> q(K), grad(K);
@@ -94,7 +98,9 @@ FASTMEM_REGISTER(fixed_points) {
   m.def("find_fixed_points", &find_fixed_points_py, py::arg("W"), py::arg("c"), py::arg("initial_states"),
         py::arg("tol_q") = 1e-12, py::arg("tol_grad") = 1e-10, py::arg("tol_step") = 1e-12, py::arg("max_iter") = 200,
         py::arg("rcond_min") = 1e-8, py::arg("max_halvings") = 4, py::arg("chord_steps") = 8, py::arg("polish") = true, py::arg("share_batch") = 0,
-        py::arg("share_tol") = 1e-6, py::arg("n_threads") = 0,
+        py::arg("share_tol") = 1e-6, py::arg("share_radius") = std::numeric_limits<double>::infinity(),
+        py::arg("share_decrease") = 0.25,
+        py::arg("n_threads") = 0,
         "Minimise q(S) = 1/2 |tanh(W S + c) - S|^2 from each row of initial_states (chord/Newton with line search, "
         "Levenberg-Marquardt where J is near singular). Returns a dict: points, q, grad_norm, iterations, factorisations, status "
         "(0 fixed: q < tol_q, 1 stationary: |grad q| < tol_grad, 2 no progress, 3 max_iter). share_batch > 0: states "

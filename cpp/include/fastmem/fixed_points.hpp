@@ -30,6 +30,8 @@ struct FixedPointSettings {
   int max_lm_tries = 40;    // increases of mu before an iteration gives up (no progress)
   int chord_steps = 8;      // consecutive steps that may reuse the last factorised Jacobian (0: pure Newton)
   bool polish = true;       // after q < tol_q, a few more chord/Newton steps while they lower q
+  double share_radius = std::numeric_limits<double>::infinity();  // library chords only this close to a known point
+  double share_decrease = 0.25;  // a library chord step is accepted when q_new <= share_decrease * q
 };
 
 enum FixedPointStatus : int { kFixed = 0, kStationary = 1, kNoProgress = 2, kMaxIter = 3 };
@@ -74,13 +76,14 @@ struct JacobianLibrary {
 
   bool empty() const { return points.empty(); }
 
-  Index nearest(const Vector& s) const {
+  Index nearest(const Vector& s, double* dist_out = nullptr) const {
     Index best = -1;
     double best_d = std::numeric_limits<double>::infinity();
     for (Index j = 0; j < static_cast<Index>(points.size()); ++j) {
       const double dist = (points[j] - s).squaredNorm();
       if (dist < best_d) { best_d = dist; best = j; }
     }
+    if (dist_out) *dist_out = std::sqrt(best_d);
     return best;
   }
 
@@ -177,11 +180,15 @@ inline FixedPointTrace minimise_speed(const W_t& W, const Vector& c, Vector& s, 
       }
       // 2. chord step with the shared Jacobian of the nearest known fixed point
       if (!accepted && use_lib) {
-        const LU& fact = lib->lus[static_cast<std::size_t>(lib->nearest(s))];
-        q_new = try_full_step(fact);
-        if (d.allFinite() && q_new <= 0.25 * q) {
-          accepted = true;
-          last_lu = &fact;
+        double dist = 0.0;
+        const Index j = lib->nearest(s, &dist);
+        if (dist <= opt.share_radius) {
+          const LU& fact = lib->lus[static_cast<std::size_t>(j)];
+          q_new = try_full_step(fact);
+          if (d.allFinite() && q_new <= opt.share_decrease * q) {
+            accepted = true;
+            last_lu = &fact;
+          }
         }
       }
     }

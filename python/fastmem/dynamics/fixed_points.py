@@ -34,6 +34,7 @@ from .._rng import RNGLike, as_generator
 from .._validation import as_float_array, check_float, check_int, check_threads
 
 STATUS_NAMES = ("fixed", "stationary", "no_progress", "max_iter")
+SHARE_DECREASE = 0.05  # a shared-Jacobian chord step must divide q by 20 (else the search factorises its own)
 SHARE_BATCH = 64  # initial states per batch when Jacobians are shared (fixed: results do not depend on threads)
 CENSUS_ROWS = ("0", "1", "2", "3", ">3")
 
@@ -284,8 +285,8 @@ def find_fixed_points(
     share_jacobians : bool
         Take the initial states in fixed batches of ``SHARE_BATCH`` (64); after each batch, factorise
         the Jacobian once at every new fixed point, and let later searches try a chord step with the
-        factorisation of the known fixed point nearest to them before factorising their own
-        Jacobian. Most searches then end at an already known point with O(N^2) steps only (a few
+        factorisation of the known fixed point nearest to them (kept if it divides q by at least 20)
+        before factorising their own Jacobian. Most searches then end at an already known point with O(N^2) steps only (a few
         times faster for many initial states). The batches do not depend on the thread count, so
         neither do the results; but which point a search reaches can differ from
         ``share_jacobians=False`` (the numpy reference's algorithm).
@@ -316,7 +317,7 @@ def find_fixed_points(
 
     raw = _core.find_fixed_points(
         W, c, S0, tol_q=tol_q, tol_grad=tol_grad, max_iter=max_iter, rcond_min=rcond_min,
-        chord_steps=chord_steps, share_batch=SHARE_BATCH if share_jacobians else 0, share_tol=1e-6,
+        chord_steps=chord_steps, share_batch=SHARE_BATCH if share_jacobians else 0, share_tol=1e-6, share_decrease=SHARE_DECREASE,
         n_threads=threads,
     )
     pts, q = raw["points"], raw["q"]
