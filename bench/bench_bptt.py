@@ -18,6 +18,7 @@ Prints
 from __future__ import annotations
 
 import argparse
+import importlib
 import time
 
 import numpy as np
@@ -28,7 +29,8 @@ from _common import GEMM_GFLOPS_LIMIT, print_table
 import fastmem
 from fastmem import _core
 from fastmem.dynamics import FlipFlopTask, TanhRNN
-from fastmem.dynamics import train as train_mod
+
+train_mod = importlib.import_module("fastmem.dynamics.train")  # the module (fastmem.dynamics.train is also the function)
 
 N, UNROLL = 100, 10
 
