@@ -51,6 +51,7 @@ py::dict solve(const Op& op, const CArray& Yt, const CArray& lam, const std::opt
   require(lam_v.size() == B, "lam must have one value per column of y");
   require((lam_v.array() >= 0.0).all(), "lam must be >= 0");
   require(tol >= 0.0, "tol must be >= 0");
+  require(std::isfinite(lipschitz) && lipschitz >= 0.0, "lipschitz must be finite and >= 0 (0 = estimate it)");
   require(max_iter >= 0, "max_iter must be >= 0");
   Eigen::Map<const Matrix> Y(Yt.data(), M, B);
   Matrix X0;
