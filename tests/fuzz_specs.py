@@ -175,7 +175,7 @@ register("fastmem.stm.theory.state_covariance",
 def _curve():
     from fastmem.stm import recall
 
-    return recall.recall_curve(8, 2, 0.5, lengths=[1, 2, 3], trials=2, rng=0, progress=False, max_iter=50)
+    return recall.recall_curve(8, 2, 0.5, lengths=[1, 2, 3], trials=2, rate=0.5, rng=0, progress=False, max_iter=50)
 
 
 register("fastmem.stm.recall.burn_in_length", lambda: dict(q=0.8, tol=1e-6))
