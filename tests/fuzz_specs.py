@@ -193,6 +193,9 @@ register("fastmem.stm.recall.optimal_recall_length",
                       lengths=None),
          finite=False, aliases={"exponent": ["gamma"]})  # its error curve holds inf beyond capacity
 register("fastmem.stm.recall.measured_optimum", lambda: dict(table=_curve(), flat=0.25), finite=False)
+register("fastmem.stm.recall.storage_capacity",
+         lambda: dict(M=8, L=2, model="sparse", rate=0.2, rank=1, threshold=0.05, trials=1, radius=1.0, growth=1.5,
+                      n_max=4, tol=1e-3, max_iter=50, rng=0, n_threads=None))
 
 # --------------------------------------------------------------------------- dynamics
 
