@@ -43,7 +43,7 @@ fi
 
 run() {
   env LD_PRELOAD="$libasan:$libubsan" \
-    ASAN_OPTIONS="detect_leaks=0:halt_on_error=1:abort_on_error=0:exitcode=86:log_path=$log:strict_init_order=1" \
+    ASAN_OPTIONS="detect_leaks=0:allocator_may_return_null=1:halt_on_error=1:abort_on_error=0:exitcode=86:log_path=$log:strict_init_order=1" \
     UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:exitcode=87:log_path=$log" \
     FASTMEM_SIMD=baseline FASTMEM_FUZZ_TIMEOUT=120 PYTHONPATH="$build/pkg" "$@"
 }
