@@ -55,11 +55,16 @@ run "$python" -c "import sys, fastmem; f = str(fastmem._core.build_info()); sys.
 status=0
 run "$python" -m pytest "$@" || status=$?
 
-# a report in a child process (the fuzz test runs children) shows up only as a file
+# a report in a child process (the fuzz test runs children) shows up only as a file;
+# "failed to allocate" warnings (a refused 2**40-element request -> MemoryError) are not errors
 if compgen -G "$log.*" >/dev/null; then
-  echo "sanitize.sh: sanitizer reports:" >&2
-  cat "$log".* >&2
-  exit 1
+  errors=$(grep -l -E "ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:" "$log".* || true)
+  echo "sanitize.sh: $(cat "$log".* | grep -c "failed to allocate") refused huge allocations (warnings)"
+  if [ -n "$errors" ]; then
+    echo "sanitize.sh: sanitizer reports:" >&2
+    cat $errors >&2
+    exit 1
+  fi
 fi
 if [ $status -ne 0 ]; then
   echo "sanitize.sh: pytest failed with status $status" >&2
