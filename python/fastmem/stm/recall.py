@@ -506,6 +506,9 @@ def measured_optimum(table: pd.DataFrame, flat: float = 0.25) -> MeasuredOptimum
     flat = check_float(flat, "flat", minimum=0.0)
     summ = summarize_curve(table)
     r = summ["rmse"].to_numpy()
+    if not np.any(np.isfinite(r)):
+        raise ValueError("the curve has no length with a non-zero window energy in any trial; run more trials "
+                         "or a denser input model")
     i = int(np.nanargmin(r))
     sem = summ["rmse_se"].to_numpy()[i]
     band = r[i] + max(flat * r[i], 2 * (0.0 if not np.isfinite(sem) else sem))
