@@ -35,23 +35,36 @@ inline void propagate(const Recurrence& W, const ConstRowMatrixRef& Z, const dou
     X.setZero();
   const RowPartition parts(M);
   const int nthreads = resolve_threads(threads);
-#pragma omp parallel num_threads(nthreads) if (nthreads > 1 && M * B >= 4096)
-  {
-    for (Index n = 0; n < N; ++n) {
-      const StridedMap Sn(S + n * L, L, B, Eigen::OuterStride<>(N * L));  // column b = s_b[n]
-#pragma omp for schedule(static)
-      for (Index blk = 0; blk < parts.count(); ++blk) {
-        const Index r0 = parts.start(blk), rn = parts.length(blk);
-        W.multiply_rows(X, Xnext, r0, rn);
-        if (L > 0) Xnext.middleRows(r0, rn).noalias() += Z.middleRows(r0, rn) * Sn;
-        if (noise) Xnext.middleRows(r0, rn) += StridedMap(noise + n * M, M, B, Eigen::OuterStride<>(N * M)).middleRows(r0, rn);
-        if (f == Nonlinearity::tanh) Xnext.middleRows(r0, rn) = Xnext.middleRows(r0, rn).array().tanh().matrix();
-        if (states)
-          MutableStridedMap(states + n * M, M, B, Eigen::OuterStride<>(N * M)).middleRows(r0, rn) =
-              Xnext.middleRows(r0, rn);
+  // Rows r0..r0+rn of x[n+1] from x[n]; reads all of X when W is dense.
+  auto step_rows = [&](Index n, Index r0, Index rn) {
+    const StridedMap Sn(S + n * L, L, B, Eigen::OuterStride<>(N * L));  // column b = s_b[n]
+    W.multiply_rows(X, Xnext, r0, rn);
+    if (L > 0) Xnext.middleRows(r0, rn).noalias() += Z.middleRows(r0, rn) * Sn;
+    if (noise) Xnext.middleRows(r0, rn) += StridedMap(noise + n * M, M, B, Eigen::OuterStride<>(N * M)).middleRows(r0, rn);
+    if (f == Nonlinearity::tanh) Xnext.middleRows(r0, rn) = Xnext.middleRows(r0, rn).array().tanh().matrix();
+    if (states)
+      MutableStridedMap(states + n * M, M, B, Eigen::OuterStride<>(N * M)).middleRows(r0, rn) = Xnext.middleRows(r0, rn);
+  };
+  if (W.rows_decouple()) {
+    // Block-diagonal W: a row block never reads other rows, so each block runs all
+    // N steps on its own, with no barrier per step.
+#pragma omp parallel for schedule(static) num_threads(nthreads) if (nthreads > 1 && M * B * N >= 65536)
+    for (Index blk = 0; blk < parts.count(); ++blk) {
+      const Index r0 = parts.start(blk), rn = parts.length(blk);
+      for (Index n = 0; n < N; ++n) {
+        step_rows(n, r0, rn);
+        X.middleRows(r0, rn) = Xnext.middleRows(r0, rn);
       }
+    }
+  } else {
+#pragma omp parallel num_threads(nthreads) if (nthreads > 1 && M * B >= 4096)
+    {
+      for (Index n = 0; n < N; ++n) {
+#pragma omp for schedule(static)
+        for (Index blk = 0; blk < parts.count(); ++blk) step_rows(n, parts.start(blk), parts.length(blk));
 #pragma omp single
-      X.swap(Xnext);
+        X.swap(Xnext);
+      }
     }
   }
   Eigen::Map<Matrix>(final_state, M, B) = X;
@@ -68,6 +81,13 @@ inline void measurement_operator(const Recurrence& W, const ConstRowMatrixRef& Z
   A.middleCols((N - 1) * L, L) = Z;
   const RowPartition parts(M);
   const int nthreads = resolve_threads(threads);
+  if (W.rows_decouple()) {  // block-diagonal: each row block builds all N blocks alone
+#pragma omp parallel for schedule(static) num_threads(nthreads) if (nthreads > 1 && M * L * N >= 65536)
+    for (Index blk = 0; blk < parts.count(); ++blk)
+      for (Index k = N - 1; k >= 1; --k)
+        W.multiply_rows(A.middleCols(k * L, L), A.middleCols((k - 1) * L, L), parts.start(blk), parts.length(blk));
+    return;
+  }
 #pragma omp parallel num_threads(nthreads) if (nthreads > 1 && M * L >= 4096)
   for (Index k = N - 1; k >= 1; --k) {
 #pragma omp for schedule(static)

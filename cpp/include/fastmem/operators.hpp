@@ -82,13 +82,17 @@ class NetworkOperator {
       Matrix R(M, N_ * bn);  // column b*N + k holds R_k for right-hand side b
       auto Rk = [&](Index k) { return MutableStridedMap(R.data() + k * M, M, bn, Eigen::OuterStride<>(N_ * M)); };
       Rk(N_ - 1) = Y.middleCols(b0, bn);
-#pragma omp parallel num_threads(nthreads) if (nthreads > 1 && M * bn >= 4096)
-      for (Index k = N_ - 1; k >= 1; --k) {
-        const auto cur = Rk(k);
-        auto prev = Rk(k - 1);
-#pragma omp for schedule(static)
+      if (W_.rows_decouple()) {  // block-diagonal: row blocks run all steps alone
+#pragma omp parallel for schedule(static) num_threads(nthreads) if (nthreads > 1 && M * bn * N_ >= 65536)
         for (Index blk = 0; blk < parts.count(); ++blk)
-          W_.multiply_transpose_rows(cur, prev, parts.start(blk), parts.length(blk));
+          for (Index k = N_ - 1; k >= 1; --k) W_.multiply_transpose_rows(Rk(k), Rk(k - 1), parts.start(blk), parts.length(blk));
+      } else {
+#pragma omp parallel num_threads(nthreads) if (nthreads > 1 && M * bn >= 4096)
+        for (Index k = N_ - 1; k >= 1; --k) {
+#pragma omp for schedule(static)
+          for (Index blk = 0; blk < parts.count(); ++blk)
+            W_.multiply_transpose_rows(Rk(k), Rk(k - 1), parts.start(blk), parts.length(blk));
+        }
       }
       // (L x N*bn) = Z^T R, which in memory is the (N*L x bn) block of the result.
       Matrix result(L, N_ * bn);

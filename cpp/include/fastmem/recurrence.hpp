@@ -41,6 +41,9 @@ class Recurrence {
 
   Index size() const { return m_; }
   bool is_dense() const { return is_dense_; }
+  // True when row blocks of (W X) depend only on the same rows of X (block-diagonal W
+  // split at even rows), so row blocks can run many steps without synchronising.
+  bool rows_decouple() const { return !is_dense_; }
 
   // out.rows(r0..r0+rn) = (W X).rows(r0..r0+rn). For the block-diagonal form, r0 and
   // rn must be even (or reach the end) so that no 2x2 block is split.

@@ -2,9 +2,20 @@
 
 Networks and operators:
     random_network, propagate, measurement_operator, NetworkOperator
+
+Sparse signals, coherence and errors:
+    sparse_signal, joint_sparse_signal, dct_basis, basis_matrix, coherence, rmse
+
+Recovery:
+    lasso (LassoResult), Lasso (scikit-learn compatible estimator)
 """
 
 from .network import NetworkOperator, is_block_diagonal, measurement_operator, propagate, random_network
+from .signals import basis_matrix, dct_basis, joint_sparse_signal, sparse_signal
+from .coherence import coherence
+from .metrics import rmse
+from .lasso import LassoResult, lasso
+from .estimator import Lasso
 
 __all__ = [
     "random_network",
@@ -12,4 +23,13 @@ __all__ = [
     "measurement_operator",
     "NetworkOperator",
     "is_block_diagonal",
+    "sparse_signal",
+    "joint_sparse_signal",
+    "dct_basis",
+    "basis_matrix",
+    "coherence",
+    "rmse",
+    "lasso",
+    "LassoResult",
+    "Lasso",
 ]
