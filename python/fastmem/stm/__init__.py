@@ -6,8 +6,12 @@ Networks and operators:
 Sparse signals, coherence and errors:
     sparse_signal, joint_sparse_signal, dct_basis, basis_matrix, coherence, rmse
 
+Low-rank signals:
+    lowrank_signal (LowRankSignal)
+
 Recovery:
     lasso (LassoResult), Lasso (scikit-learn compatible estimator)
+    nuclear_norm, nuclear_norm_constrained (NuclearNormResult)
 """
 
 from .network import NetworkOperator, is_block_diagonal, measurement_operator, propagate, random_network
@@ -16,6 +20,8 @@ from .coherence import coherence
 from .metrics import rmse
 from .lasso import LassoResult, lasso
 from .estimator import Lasso
+from .lowrank import LowRankSignal, lowrank_signal
+from .nuclear_norm import NuclearNormResult, nuclear_norm, nuclear_norm_constrained
 
 __all__ = [
     "random_network",
@@ -32,4 +38,9 @@ __all__ = [
     "lasso",
     "LassoResult",
     "Lasso",
+    "lowrank_signal",
+    "LowRankSignal",
+    "nuclear_norm",
+    "nuclear_norm_constrained",
+    "NuclearNormResult",
 ]
