@@ -12,6 +12,10 @@ Low-rank signals:
 Recovery:
     lasso (LassoResult), Lasso (scikit-learn compatible estimator)
     nuclear_norm, nuclear_norm_constrained (NuclearNormResult)
+
+Theory (bounds and classical memory capacity):
+    sparse_nodes_needed, lowrank_nodes_needed, sparse_capacity_bound, lowrank_capacity_bound,
+    memory_capacity, MemoryCapacity, state_covariance
 """
 
 from .network import NetworkOperator, is_block_diagonal, measurement_operator, propagate, random_network
@@ -22,6 +26,15 @@ from .lasso import LassoResult, lasso
 from .estimator import Lasso
 from .lowrank import LowRankSignal, lowrank_signal
 from .nuclear_norm import NuclearNormResult, nuclear_norm, nuclear_norm_constrained
+from .theory import (
+    MemoryCapacity,
+    lowrank_capacity_bound,
+    lowrank_nodes_needed,
+    memory_capacity,
+    sparse_capacity_bound,
+    sparse_nodes_needed,
+    state_covariance,
+)
 
 __all__ = [
     "random_network",
@@ -43,4 +56,11 @@ __all__ = [
     "nuclear_norm",
     "nuclear_norm_constrained",
     "NuclearNormResult",
+    "sparse_nodes_needed",
+    "lowrank_nodes_needed",
+    "sparse_capacity_bound",
+    "lowrank_capacity_bound",
+    "memory_capacity",
+    "MemoryCapacity",
+    "state_covariance",
 ]
