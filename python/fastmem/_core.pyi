@@ -126,6 +126,7 @@ def find_fixed_points(
     max_iter: int = 200,
     rcond_min: float = 1e-8,
     max_halvings: int = 4,
+    chord_steps: int = 8,
     polish: bool = True,
     n_threads: int = 0,
 ) -> dict[str, Any]: ...

@@ -1,3 +1,10 @@
 """Matplotlib figures of fastmem results (each function returns matplotlib objects)."""
 
-__all__: list = []
+from .flipflop import fig2_trajectories, fig3_triggered_average, fig4_eigenvalues, fig6_slow_points
+
+__all__: list = [
+    "fig2_trajectories",
+    "fig3_triggered_average",
+    "fig4_eigenvalues",
+    "fig6_slow_points",
+]
