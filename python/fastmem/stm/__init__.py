@@ -16,6 +16,9 @@ Recovery:
 Theory (bounds and classical memory capacity):
     sparse_nodes_needed, lowrank_nodes_needed, sparse_capacity_bound, lowrank_capacity_bound,
     memory_capacity, MemoryCapacity, state_covariance
+
+Infinite-length inputs (Fig. 3):
+    recall_curve, summarize_curve, optimal_recall_length, measured_optimum
 """
 
 from .network import NetworkOperator, is_block_diagonal, measurement_operator, propagate, random_network
@@ -35,6 +38,7 @@ from .theory import (
     sparse_nodes_needed,
     state_covariance,
 )
+from .recall import measured_optimum, optimal_recall_length, recall_curve, summarize_curve
 
 __all__ = [
     "random_network",
@@ -63,4 +67,8 @@ __all__ = [
     "memory_capacity",
     "MemoryCapacity",
     "state_covariance",
+    "recall_curve",
+    "summarize_curve",
+    "optimal_recall_length",
+    "measured_optimum",
 ]
