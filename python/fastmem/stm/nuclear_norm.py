@@ -128,6 +128,7 @@ def _check_operator(A, shape) -> Tuple[object, int, int, int, int]:
     M, P = A_arr.shape
     if M == 0 or P == 0:
         raise ValueError(f"A must not be empty, got shape {A_arr.shape}")
+    _check_scale(A_arr, "A")
     if shape is None:
         raise ValueError("shape=(N, L) is required with a dense A (a NetworkOperator knows it)")
     if not isinstance(shape, (tuple, list)) or len(shape) != 2:
@@ -147,7 +148,18 @@ def _check_y(y, M: int) -> Tuple[np.ndarray, bool]:
         raise ValueError(f"y must have M = {M} rows (the rows of A), got shape {y_arr.shape}")
     if Y.shape[1] == 0:
         raise ValueError("y must have at least one column")
+    _check_scale(Y, "y")
     return np.ascontiguousarray(Y), batched
+
+
+# Squares of entries above this overflow float64 in 0.5 ||y - A vec(S)||^2 and ||A||^2.
+_MAX_ABS = 1e150
+
+
+def _check_scale(X: np.ndarray, name: str) -> None:
+    if X.size and float(np.max(np.abs(X))) > _MAX_ABS:
+        raise ValueError(f"{name} has entries above {_MAX_ABS:g} in magnitude: the objective would overflow "
+                         f"float64; rescale {name}")
 
 
 def _per_column(value, name: str, B: int, minimum: float = 0.0, min_inclusive: bool = True) -> np.ndarray:
