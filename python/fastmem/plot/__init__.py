@@ -1,3 +1,5 @@
 """Matplotlib figures of fastmem results (each function returns matplotlib objects)."""
 
-__all__: list = []
+from .phase import figure2, phase_diagram
+
+__all__: list = ["phase_diagram", "figure2"]
