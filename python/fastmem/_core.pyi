@@ -37,3 +37,19 @@ class NetworkOperator:
     def apply(self, V: Array, n_threads: int = 0) -> Array: ...
     def adjoint(self, Y: Array, n_threads: int = 0) -> Array: ...
     def to_dense(self) -> Array: ...
+
+# fixed_points (register_fixed_points.cpp)
+def find_fixed_points(
+    W: Array,
+    c: Array,
+    initial_states: Array,
+    tol_q: float = 1e-12,
+    tol_grad: float = 1e-10,
+    tol_step: float = 1e-12,
+    max_iter: int = 200,
+    rcond_min: float = 1e-8,
+    max_halvings: int = 4,
+    polish: bool = True,
+    n_threads: int = 0,
+) -> dict[str, Any]: ...
+def map_jacobian_eigenvalues(W: Array, points: Array, n_threads: int = 0) -> NDArray[np.complex128]: ...

@@ -3,6 +3,7 @@
 They favour clarity over speed: loops over time and batch, no C++.
 """
 
+from . import fixed_points
 from .network import measurement_operator, network_adjoint, network_apply, propagate
 
-__all__ = ["propagate", "measurement_operator", "network_apply", "network_adjoint"]
+__all__ = ["propagate", "measurement_operator", "network_apply", "network_adjoint", "fixed_points"]

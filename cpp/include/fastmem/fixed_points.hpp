@@ -1,0 +1,193 @@
+// Fixed and slow points of the tanh map F(S) = tanh(W S + c), c = W_in u + b.
+//
+// From each initial state we minimise the speed q(S) = 1/2 |F(S) - S|^2 by Newton's
+// method on G(S) = F(S) - S, with Jacobian J = diag(1 - F^2) W - I and a backtracking
+// line search on q. Where J is near singular (or the Newton step makes too little
+// progress) the step is Levenberg-Marquardt's, (J^T J + mu I) d = -J^T G, which
+// descends on q and converges to local minima of q above zero (slow points) too.
+// Every initial state is independent: the OpenMP loop runs over states, and a
+// state's result does not depend on the thread count.
+#pragma once
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <complex>
+#include <Eigen/Dense>
+#include <Eigen/Eigenvalues>
+#include "fastmem/threads.hpp"
+#include "fastmem/types.hpp"
+
+namespace fastmem {
+
+struct FixedPointSettings {
+  double tol_q = 1e-12;     // stop: q < tol_q (a fixed point)
+  double tol_grad = 1e-10;  // stop: |grad q| = |J^T G| < tol_grad (a stationary point of q: a slow point)
+  double tol_step = 1e-12;  // stop: |step| < tol_step (1 + |S|) (no progress)
+  int max_iter = 200;
+  double rcond_min = 1e-8;  // below this reciprocal condition number of J, Newton is not tried
+  int max_halvings = 4;     // Newton's step may be halved this often before the iteration turns to LM
+  int max_lm_tries = 40;    // increases of mu before an iteration gives up (no progress)
+  bool polish = true;       // after q < tol_q, one more Newton step where it lowers q (|G| ~ |G|^2)
+};
+
+enum FixedPointStatus : int { kFixed = 0, kStationary = 1, kNoProgress = 2, kMaxIter = 3 };
+
+// F(S) = tanh(W S + c)
+template <class W_t>
+inline Vector tanh_map(const W_t& W, const Vector& c, const Vector& s) {
+  return (W * s + c).array().tanh().matrix();
+}
+
+// q(S) = 1/2 |F(S) - S|^2
+inline double speed(const Vector& f, const Vector& s) { return 0.5 * (f - s).squaredNorm(); }
+
+// dG/dS = diag(1 - F^2) W - I
+template <class W_t>
+inline Matrix residual_jacobian(const W_t& W, const Vector& f) {
+  Matrix J = (1.0 - f.array().square()).matrix().asDiagonal() * W;
+  J.diagonal().array() -= 1.0;
+  return J;
+}
+
+// dF/dS at a fixed point S* = F(S*): diag(1 - S*^2) W
+template <class W_t>
+inline Matrix map_jacobian(const W_t& W, const Vector& s) {
+  return (1.0 - s.array().square()).matrix().asDiagonal() * W;
+}
+
+struct FixedPointTrace {
+  double q = 0.0;
+  double grad_norm = 0.0;
+  int iterations = 0;
+  int status = kMaxIter;
+};
+
+// One initial state, in place: s becomes the point reached.
+template <class W_t>
+inline FixedPointTrace minimise_speed(const W_t& W, const Vector& c, Vector& s, const FixedPointSettings& opt) {
+  const Index N = s.size();
+  FixedPointTrace tr;
+  Vector f = tanh_map(W, c, s);
+  Vector g = f - s;
+  double q = 0.5 * g.squaredNorm();
+  double mu = -1.0;  // LM damping, set from J^T J at the first LM step
+  Vector s_new(N), f_new(N), d(N);
+  Eigen::PartialPivLU<Matrix> lu(N);
+  Eigen::LLT<Matrix> llt(N);
+  for (tr.iterations = 0;; ++tr.iterations) {
+    if (q < opt.tol_q) {
+      tr.status = kFixed;
+      if (opt.polish && q > 0.0) {
+        lu.compute(residual_jacobian(W, f));
+        d = lu.solve(-g);
+        s_new = s + d;
+        f_new = tanh_map(W, c, s_new);
+        const double q_pol = speed(f_new, s_new);
+        if (d.allFinite() && q_pol < q) {
+          s.swap(s_new);
+          f.swap(f_new);
+          q = q_pol;
+        }
+      }
+      break;
+    }
+    const Matrix J = residual_jacobian(W, f);
+    const Vector grad = J.transpose() * g;  // grad q = J^T G
+    tr.grad_norm = grad.norm();
+    if (tr.grad_norm < opt.tol_grad) { tr.status = kStationary; break; }
+    if (tr.iterations >= opt.max_iter) { tr.status = kMaxIter; break; }
+    bool accepted = false;
+    double q_new = q;
+    // Newton: J d = -G. Along d, dq/dalpha = grad . d = -2q, so Armijo asks q_new <= q (1 - 2e-4 alpha).
+    lu.compute(J);
+    if (lu.rcond() > opt.rcond_min) {
+      d = lu.solve(-g);
+      double alpha = 1.0;
+      for (int h = 0; h <= opt.max_halvings && d.allFinite(); ++h, alpha *= 0.5) {
+        s_new = s + alpha * d;
+        f_new = tanh_map(W, c, s_new);
+        q_new = speed(f_new, s_new);
+        if (q_new <= q * (1.0 - 2e-4 * alpha)) { accepted = true; break; }
+      }
+    }
+    // Levenberg-Marquardt: (J^T J + mu I) d = -J^T G, mu raised until q decreases.
+    if (!accepted) {
+      Matrix A = J.transpose() * J;
+      if (mu < 0) mu = 1e-3 * std::max(A.diagonal().maxCoeff(), 1e-300);
+      for (int t = 0; t < opt.max_lm_tries; ++t) {
+        Matrix Am = A;
+        Am.diagonal().array() += mu;
+        llt.compute(Am);
+        d = llt.solve(-grad);
+        s_new = s + d;
+        f_new = tanh_map(W, c, s_new);
+        q_new = speed(f_new, s_new);
+        if (llt.info() == Eigen::Success && d.allFinite() && q_new < q) {
+          accepted = true;
+          mu = std::max(mu / 3.0, 1e-12 * A.diagonal().maxCoeff());
+          break;
+        }
+        mu *= 4.0;
+      }
+    }
+    if (!accepted) { tr.status = kNoProgress; break; }
+    const double step = (s_new - s).norm();
+    const double scale = 1.0 + s.norm();
+    s.swap(s_new);
+    f.swap(f_new);
+    g = f - s;
+    q = q_new;
+    if (step < opt.tol_step * scale && q >= opt.tol_q) {
+      ++tr.iterations;
+      tr.status = kNoProgress;
+      break;
+    }
+  }
+  tr.q = q;
+  return tr;
+}
+
+// All initial states (rows of S, K x N row-major), in parallel over states.
+// S is overwritten with the points reached; q, grad_norm, iterations, status have length K.
+template <class W_t>
+inline void find_fixed_points(const W_t& W, const Vector& c, double* S, Index K, const FixedPointSettings& opt,
+                              double* q, double* grad_norm, int* iterations, int* status, int n_threads) {
+  const Index N = c.size();
+#pragma omp parallel for schedule(dynamic, 1) num_threads(fastmem::resolve_threads(n_threads))
+  for (Index k = 0; k < K; ++k) {
+    Vector s = Eigen::Map<const Vector>(S + k * N, N);
+    const FixedPointTrace tr = minimise_speed(W, c, s, opt);
+    Eigen::Map<Vector>(S + k * N, N) = s;
+    q[k] = tr.q;
+    grad_norm[k] = tr.grad_norm;
+    iterations[k] = tr.iterations;
+    status[k] = tr.status;
+  }
+}
+
+// Eigenvalues of diag(1 - S_k^2) W for each row S_k of S (K x N), written to
+// eig (K x N, row-major), each row sorted by decreasing modulus.
+template <class W_t>
+inline void map_jacobian_eigenvalues(const W_t& W, const double* S, Index K, std::complex<double>* eig,
+                                     int n_threads) {
+  const Index N = W.rows();
+#pragma omp parallel for schedule(dynamic, 1) num_threads(fastmem::resolve_threads(n_threads))
+  for (Index k = 0; k < K; ++k) {
+    const Vector s = Eigen::Map<const Vector>(S + k * N, N);
+    Eigen::EigenSolver<Matrix> es(map_jacobian(W, s), false);
+    if (es.info() != Eigen::Success) {
+      std::fill(eig + k * N, eig + (k + 1) * N, std::complex<double>(std::numeric_limits<double>::quiet_NaN(), 0.0));
+      continue;
+    }
+    Eigen::VectorXcd ev = es.eigenvalues();
+    std::sort(ev.data(), ev.data() + N, [](const std::complex<double>& a, const std::complex<double>& b) {
+      const double ma = std::abs(a), mb = std::abs(b);
+      if (ma != mb) return ma > mb;
+      if (a.real() != b.real()) return a.real() > b.real();
+      return a.imag() > b.imag();
+    });
+    std::copy(ev.data(), ev.data() + N, eig + k * N);
+  }
+}
+
+}  // namespace fastmem

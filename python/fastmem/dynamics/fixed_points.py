@@ -1,0 +1,328 @@
+"""Fixed and slow points of a tanh RNN (Sussillo & Barak's slow-point analysis).
+
+For the autonomous map with constant input ``u``
+
+    F(S) = tanh(W S + W_in u + b),
+
+the finder minimises the speed ``q(S) = 1/2 |F(S) - S|^2`` from many initial states
+in parallel (C++, OpenMP over states). Each step is Newton's on ``G(S) = F(S) - S``
+(Jacobian ``diag(1 - F^2) W - I``) with a backtracking line search on q; where that
+Jacobian is near singular, or the Newton step makes too little progress, the step is
+Levenberg-Marquardt's, ``(J^T J + mu I) d = -J^T G``, which descends on q and so also
+converges to local minima of q above zero (slow points). A state stops when
+``q < tol_q`` (a fixed point; then one more Newton step polishes it), when
+``|grad q| = |J^T G| < tol_grad`` (a stationary point of q) or when no step lowers q.
+
+The points reached are then deduplicated (points closer than ``unique_tol`` are one
+point, the one with the lowest q is kept), outliers far from the initial states are
+dropped, and each point gets the eigenvalues of the map's Jacobian
+``diag(1 - S*^2) W`` with ``n_unstable`` = the number of eigenvalues with
+``|lambda| > 1`` (discrete-time stability, see DESIGN.md). Points with
+``q < fixed_q`` are fixed points, the others slow points.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Optional, Tuple
+
+import numpy as np
+import pandas as pd
+
+from .. import _core
+from .._rng import RNGLike, as_generator
+from .._validation import as_float_array, check_float, check_int, check_threads
+
+STATUS_NAMES = ("fixed", "stationary", "no_progress", "max_iter")
+CENSUS_ROWS = ("0", "1", "2", "3", ">3")
+
+
+@dataclass(frozen=True)
+class FixedPointResult:
+    """Distinct fixed and slow points of a tanh map.
+
+    Attributes
+    ----------
+    points : ndarray (K, N)
+        The distinct points, sorted by increasing q.
+    q : ndarray (K,)
+        Speed ``1/2 |F(S) - S|^2`` at each point.
+    eigenvalues : ndarray (K, N) complex
+        Eigenvalues of the map's Jacobian ``diag(1 - S^2) W`` at each point, by decreasing modulus.
+    n_unstable : ndarray (K,) int
+        Number of eigenvalues with ``|lambda| > 1``.
+    is_fixed : ndarray (K,) bool
+        ``q < fixed_q``; the others are slow points (local minima of q above zero).
+    status : ndarray (K,) int
+        How the search that produced the point stopped: 0 q < tol_q, 1 |grad q| < tol_grad,
+        2 no step lowered q, 3 max_iter (names in ``STATUS_NAMES``).
+    iterations : ndarray (K,) int
+        Iterations of the search that produced the point.
+    count : ndarray (K,) int
+        How many initial states ended at the point (within ``unique_tol``).
+    n_initial : int
+        Number of initial states.
+    n_outliers : int
+        Points dropped as outliers.
+    settings : dict
+        The tolerances used.
+    """
+
+    points: np.ndarray
+    q: np.ndarray
+    eigenvalues: np.ndarray
+    n_unstable: np.ndarray
+    is_fixed: np.ndarray
+    status: np.ndarray
+    iterations: np.ndarray
+    count: np.ndarray
+    n_initial: int
+    n_outliers: int
+    settings: dict = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return int(self.points.shape[0])
+
+    @property
+    def n_fixed(self) -> int:
+        return int(self.is_fixed.sum())
+
+    @property
+    def n_slow(self) -> int:
+        return int((~self.is_fixed).sum())
+
+    @property
+    def fixed_points(self) -> np.ndarray:
+        return self.points[self.is_fixed]
+
+    @property
+    def slow_points(self) -> np.ndarray:
+        return self.points[~self.is_fixed]
+
+    def census(self) -> pd.DataFrame:
+        """Points by number of unstable dimensions.
+
+        Rows "0", "1", "2", "3", ">3" (unstable dimensions); columns "fixed", "slow", "total".
+        """
+        cat = np.minimum(self.n_unstable, 4)
+        rows = []
+        for i, name in enumerate(CENSUS_ROWS):
+            sel = cat == i
+            rows.append(
+                {
+                    "n_unstable": name,
+                    "fixed": int((sel & self.is_fixed).sum()),
+                    "slow": int((sel & ~self.is_fixed).sum()),
+                }
+            )
+        table = pd.DataFrame(rows).set_index("n_unstable")
+        table["total"] = table["fixed"] + table["slow"]
+        return table
+
+
+def _unpack_model(model_or_W: Any, W_in, b) -> Tuple[np.ndarray, Optional[np.ndarray], Optional[np.ndarray]]:
+    if hasattr(model_or_W, "W") and not isinstance(model_or_W, np.ndarray):
+        model = model_or_W
+        W = getattr(model, "W")
+        if W_in is None:
+            W_in = getattr(model, "W_in", None)
+        if b is None:
+            b = getattr(model, "b", None)
+    else:
+        W = model_or_W
+    W = as_float_array(W, "W", ndim=2, allow_empty=False)
+    if W.shape[0] != W.shape[1]:
+        raise ValueError(f"W must be square (N, N), got shape {W.shape}")
+    N = W.shape[0]
+    if W_in is not None:
+        W_in = as_float_array(W_in, "W_in", ndim=2, shape=(N, None))
+    if b is not None:
+        b = as_float_array(b, "b", ndim=1, shape=(N,))
+    return W, W_in, b
+
+
+def map_offset(N: int, W_in: Optional[np.ndarray], b: Optional[np.ndarray], input=None) -> np.ndarray:
+    """The constant ``c = W_in u + b`` of ``F(S) = tanh(W S + c)`` (zeros where absent)."""
+    c = np.zeros(N)
+    if input is not None:
+        if W_in is None:
+            raise ValueError("input was given but the model has no W_in")
+        u = as_float_array(input, "input", ndim=1, shape=(W_in.shape[1],))
+        c = c + W_in @ u
+    if b is not None:
+        c = c + b
+    return c
+
+
+def sample_states(states, n: int, noise: float = 0.0, rng: RNGLike = None) -> np.ndarray:
+    """Initial states for the finder: ``n`` states drawn from a trajectory, plus Gaussian noise.
+
+    Parameters
+    ----------
+    states : array_like (T, N) or (B, T, N)
+        Hidden states over time (a batch is flattened over trials and time).
+    n : int
+        Number of states to draw (without replacement when ``n <= T``, else with).
+    noise : float
+        Standard deviation of the isotropic Gaussian noise added to each drawn state.
+    rng : None, int or numpy.random.Generator
+
+    Returns
+    -------
+    ndarray (n, N)
+    """
+    states = as_float_array(states, "states", ndim=(2, 3), allow_empty=False)
+    n = check_int(n, "n", minimum=1, maximum=10**8)
+    noise = check_float(noise, "noise", minimum=0.0)
+    gen = as_generator(rng)
+    flat = states.reshape(-1, states.shape[-1])
+    idx = gen.choice(flat.shape[0], size=n, replace=n > flat.shape[0])
+    out = flat[idx].copy()
+    if noise > 0:
+        out += noise * gen.standard_normal(out.shape)
+    return out
+
+
+def deduplicate(points: np.ndarray, q: np.ndarray, tol: float) -> Tuple[np.ndarray, np.ndarray]:
+    """Greedy deduplication: visit points by increasing q, keep a point unless it lies within
+    ``tol`` (Euclidean) of a kept one. Returns (indices kept, count of points merged into each)."""
+    order = np.argsort(q, kind="stable")
+    kept: list = []
+    counts: list = []
+    kept_pts = np.empty_like(points)
+    for i in order:
+        if kept:
+            d = np.linalg.norm(kept_pts[: len(kept)] - points[i], axis=1)
+            j = int(np.argmin(d))
+            if d[j] <= tol:
+                counts[j] += 1
+                continue
+        kept_pts[len(kept)] = points[i]
+        kept.append(int(i))
+        counts.append(1)
+    return np.asarray(kept, dtype=int), np.asarray(counts, dtype=int)
+
+
+def jacobian_eigenvalues(model_or_W: Any, points, n_threads: Optional[int] = None) -> np.ndarray:
+    """Eigenvalues of the map's Jacobian ``diag(1 - S^2) W`` at each row S of ``points``.
+
+    Returns a complex array (K, N), each row sorted by decreasing modulus.
+    """
+    W, _, _ = _unpack_model(model_or_W, None, None)
+    points = as_float_array(points, "points", ndim=2, shape=(None, W.shape[0]))
+    return _core.map_jacobian_eigenvalues(W, points, n_threads=check_threads(n_threads))
+
+
+def find_fixed_points(
+    model_or_W: Any,
+    initial_states,
+    input=None,
+    *,
+    W_in=None,
+    b=None,
+    tol_q: float = 1e-12,
+    tol_grad: float = 1e-10,
+    max_iter: int = 200,
+    fixed_q: Optional[float] = None,
+    max_q: Optional[float] = None,
+    unique_tol: float = 1e-3,
+    outlier_scale: Optional[float] = 10.0,
+    rcond_min: float = 1e-8,
+    n_threads: Optional[int] = None,
+) -> FixedPointResult:
+    """Find the fixed and slow points of ``F(S) = tanh(W S + W_in u + b)``.
+
+    From every initial state, minimises ``q(S) = 1/2 |F(S) - S|^2`` by Newton's method on
+    ``F(S) - S = 0`` (line search on q), with Levenberg-Marquardt steps where the Jacobian
+    ``diag(1 - F^2) W - I`` is near singular; see the module docstring.
+
+    Parameters
+    ----------
+    model_or_W : model or array (N, N)
+        An object with attributes ``W`` (and optionally ``W_in``, ``b``), e.g. a ``TanhRNN``,
+        or the recurrent matrix itself.
+    initial_states : array_like (K, N)
+        Where the searches start (see :func:`sample_states`).
+    input : array_like (n_in,), optional
+        The constant input u (default: none, u = 0).
+    W_in, b : arrays, optional
+        Input matrix (N, n_in) and bias (N,), overriding the model's.
+    tol_q : float
+        A search stops as a fixed point when q < tol_q.
+    tol_grad : float
+        A search stops as a stationary point of q when |J^T G| < tol_grad.
+    max_iter : int
+        Iterations per search.
+    fixed_q : float, optional
+        Points with q < fixed_q are fixed points, the others slow points (default: tol_q).
+    max_q : float, optional
+        Drop points with q above this (default: keep all).
+    unique_tol : float
+        Points closer than this (Euclidean) are one point; the lowest q is kept.
+    outlier_scale : float, optional
+        Drop points farther from the centroid of the initial states than ``outlier_scale``
+        times the data's radius: the largest distance of an initial state from the centroid,
+        or the median norm of the initial states if larger (None: keep all).
+    rcond_min : float
+        Newton is tried only where the reciprocal condition number of J exceeds this.
+    n_threads : int, optional
+
+    Returns
+    -------
+    FixedPointResult
+    """
+    W, W_in, b = _unpack_model(model_or_W, W_in, b)
+    N = W.shape[0]
+    S0 = as_float_array(initial_states, "initial_states", ndim=2, allow_empty=False)
+    if S0.shape[1] != N:
+        raise ValueError(f"initial_states must have shape (K, {N}), got {S0.shape}")
+    tol_q = check_float(tol_q, "tol_q", minimum=0.0)
+    tol_grad = check_float(tol_grad, "tol_grad", minimum=0.0)
+    max_iter = check_int(max_iter, "max_iter", minimum=0, maximum=10**7)
+    fixed_q = tol_q if fixed_q is None else check_float(fixed_q, "fixed_q", minimum=0.0)
+    if max_q is not None:
+        max_q = check_float(max_q, "max_q", minimum=0.0)
+    unique_tol = check_float(unique_tol, "unique_tol", minimum=0.0)
+    if outlier_scale is not None:
+        outlier_scale = check_float(outlier_scale, "outlier_scale", minimum=0.0, min_inclusive=False)
+    rcond_min = check_float(rcond_min, "rcond_min", minimum=0.0, maximum=1.0)
+    threads = check_threads(n_threads)
+    c = map_offset(N, W_in, b, input)
+
+    raw = _core.find_fixed_points(
+        W, c, S0, tol_q=tol_q, tol_grad=tol_grad, max_iter=max_iter, rcond_min=rcond_min, n_threads=threads
+    )
+    pts, q = raw["points"], raw["q"]
+    keep = np.isfinite(q) & np.isfinite(pts).all(axis=1)
+    if max_q is not None:
+        keep &= q <= max_q
+    n_outliers = 0
+    if outlier_scale is not None:
+        centroid = S0.mean(axis=0)
+        radius = max(np.linalg.norm(S0 - centroid, axis=1).max(), np.median(np.linalg.norm(S0, axis=1)), 1e-12)
+        far = np.linalg.norm(pts - centroid, axis=1) > outlier_scale * radius
+        n_outliers = int((far & keep).sum())
+        keep &= ~far
+    idx = np.flatnonzero(keep)
+    uniq, counts = deduplicate(pts[idx], q[idx], unique_tol)
+    sel = idx[uniq]
+    points = pts[sel]
+    eig = _core.map_jacobian_eigenvalues(W, points, n_threads=threads) if len(sel) else np.empty((0, N), complex)
+    n_unstable = (np.abs(eig) > 1.0).sum(axis=1).astype(int)
+    settings = dict(
+        tol_q=tol_q, tol_grad=tol_grad, max_iter=max_iter, fixed_q=fixed_q, max_q=max_q,
+        unique_tol=unique_tol, outlier_scale=outlier_scale, rcond_min=rcond_min,
+    )
+    return FixedPointResult(
+        points=points,
+        q=q[sel],
+        eigenvalues=eig,
+        n_unstable=n_unstable,
+        is_fixed=q[sel] < fixed_q,
+        status=raw["status"][sel].astype(int),
+        iterations=raw["iterations"][sel].astype(int),
+        count=counts,
+        n_initial=int(S0.shape[0]),
+        n_outliers=n_outliers,
+        settings=settings,
+    )
