@@ -22,7 +22,7 @@ TINY = dict(L=6, N=20, gammas=(0.25, 0.5, 0.9), rhos=(0.1, 0.4, 0.9), trials=3, 
 
 
 # --------------------------------------------------------------------------- stand-ins until the solvers land
-def _standin_lasso(A, Y, lam, basis="identity", tol=1e-6, max_iter=1000, n_threads=None):
+def _standin_lasso(A, Y, lam, basis="identity", tol=1e-6, max_iter=1000, signal_shape=None, n_threads=None):
     """Plain FISTA per column (test stand-in for fastmem.stm.lasso)."""
     A = A.todense() if hasattr(A, "todense") else np.asarray(A)
     P = A.shape[1]

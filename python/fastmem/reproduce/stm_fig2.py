@@ -20,8 +20,10 @@ HELP = "Fig. 2 of the compressive-memory paper: recovery phase diagrams (sparse/
 
 PANELS = (("sparse", "low"), ("sparse", "high"), ("lowrank", "low"), ("lowrank", "high"))
 
-#: The quick version: a 6 x 6 grid, 2 trials per cell (the paper's L and N).
-QUICK = dict(L=40, N=100, gammas=(0.1, 0.25, 0.4, 0.55, 0.7, 0.85), rhos=(0.05, 0.15, 0.3, 0.5, 0.7, 0.9), trials=2)
+#: The quick version: a smaller network problem (L = 10 inputs, N = 50 steps), a 6 x 6 grid, 2 trials per cell.
+#: Iterations are capped at 300 (a qualitative picture; the default caps at 1000).
+QUICK = dict(L=10, N=50, gammas=(0.1, 0.25, 0.4, 0.55, 0.7, 0.85), rhos=(0.05, 0.15, 0.3, 0.5, 0.7, 0.9), trials=2,
+             max_iter=300)
 #: The paper's resolution (the defaults of fastmem.stm.phase_diagram).
 FULL = dict(L=40, N=100, gammas=None, rhos=None, trials=20)
 
@@ -30,6 +32,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--store", default=None,
                         help="CSV store prefix: panel trials go to FILE-<model>-<coherence>.csv and a rerun resumes")
     parser.add_argument("--trials", type=int, default=None, help="Monte Carlo trials per cell (default 20; 2 quick)")
+    parser.add_argument("--L", type=int, default=None, help="input channels (default 40; 10 quick)")
+    parser.add_argument("--N", type=int, default=None, help="time steps (default 100; 50 quick)")
+    parser.add_argument("--grid", type=int, default=None,
+                        help="cells per axis, gamma and rho = k/grid for k = 1..grid (default 15; 6 quick)")
     parser.add_argument("--seed", type=int, default=0, help="the sweep's seed (default %(default)s)")
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bars")
 
@@ -52,19 +58,36 @@ def run(args) -> int:
     settings = dict(QUICK if args.quick else FULL)
     if getattr(args, "trials", None) is not None:
         settings["trials"] = args.trials
+    for name in ("L", "N"):
+        if getattr(args, name, None) is not None:
+            settings[name] = getattr(args, name)
+    if getattr(args, "grid", None) is not None:
+        if args.grid < 1:
+            raise SystemExit("--grid must be >= 1")
+        settings["gammas"] = settings["rhos"] = tuple(k / args.grid for k in range(1, args.grid + 1))
     os.makedirs(args.out, exist_ok=True)
     store = getattr(args, "store", None)
+    from .. import stm
+
     results = {}
     start = time.perf_counter()
     for model, coherence in PANELS:
+        solver = "lasso" if model == "sparse" else "nuclear_norm"
+        if not hasattr(stm, solver):
+            print(f"stm-fig2: {model}/{coherence} not run: fastmem.stm.{solver} is not available in this build")
+            continue
         results[(model, coherence)] = phase_diagram(
             model, coherence, rng=getattr(args, "seed", 0),
             store=panel_store(store, model, coherence) if store else None,
             progress=not getattr(args, "no_progress", False), **settings,
         )
     elapsed = time.perf_counter() - start
+    if not results:
+        print("stm-fig2: no panel could be run")
+        return 1
     fig, _ = figure2(results)
-    grid = f"{len(results[PANELS[0]].config.gammas)}x{len(results[PANELS[0]].config.rhos)}"
+    first = next(iter(results.values())).config
+    grid = f"{len(first.gammas)}x{len(first.rhos)}"
     fig.suptitle(f"fastmem: recovery from a {settings['L']}-input, {settings['N']}-step network state "
                  f"({grid} cells, {settings['trials']} trials, {elapsed:.0f} s)", fontsize=10)
     png = os.path.join(args.out, "stm-fig2.png")

@@ -249,9 +249,13 @@ def _solve(cfg: PhaseConfig, A, Y: np.ndarray, lam: np.ndarray, n_threads: Optio
     from .. import stm
 
     B = Y.shape[1]
+    solver = "lasso" if cfg.model == "sparse" else "nuclear_norm"
+    if not hasattr(stm, solver):
+        raise RuntimeError(f"phase_diagram(model={cfg.model!r}) needs fastmem.stm.{solver}, which this build lacks")
     if cfg.model == "sparse":
         basis = "identity" if cfg.coherence == "low" else "dct"
-        res = stm.lasso(A, Y, lam, basis=basis, tol=cfg.tol, max_iter=cfg.max_iter, n_threads=n_threads)
+        res = stm.lasso(A, Y, lam, basis=basis, tol=cfg.tol, max_iter=cfg.max_iter, signal_shape=(cfg.N, cfg.L),
+                        n_threads=n_threads)
     else:
         res = stm.nuclear_norm(A, Y, shape=(cfg.N, cfg.L), lam=lam, tol=cfg.tol, max_iter=cfg.max_iter,
                                n_threads=n_threads)
@@ -385,8 +389,8 @@ def phase_diagram(
     progress: bool = True,
     n_threads: Optional[int] = None,
     lam_scale: float = 1.0,
-    tol: float = 1e-4,
-    max_iter: int = 2000,
+    tol: float = 1e-3,
+    max_iter: int = 1000,
     operator: str = "auto",
     dense_limit: int = 20_000_000,
 ) -> PhaseDiagram:
