@@ -72,7 +72,7 @@ def _standin_nuclear(A, Y, shape, lam, tol=1e-6, max_iter=1000, n_threads=None):
             X = X.reshape(-1)
         out.append(X.reshape(N, L))
     B = Y.shape[1]
-    return SimpleNamespace(S=np.array(out), iterations=np.full(B, max_iter), converged=np.ones(B, bool))
+    return SimpleNamespace(S_hat=np.array(out), iterations=np.full(B, max_iter), converged=np.ones(B, bool))
 
 
 @pytest.fixture(autouse=True)

@@ -21,9 +21,7 @@ HELP = "Fig. 2 of the compressive-memory paper: recovery phase diagrams (sparse/
 PANELS = (("sparse", "low"), ("sparse", "high"), ("lowrank", "low"), ("lowrank", "high"))
 
 #: The quick version: a smaller network problem (L = 10 inputs, N = 50 steps), a 6 x 6 grid, 2 trials per cell.
-#: Iterations are capped at 300 (a qualitative picture; the default caps at 1000).
-QUICK = dict(L=10, N=50, gammas=(0.1, 0.25, 0.4, 0.55, 0.7, 0.85), rhos=(0.05, 0.15, 0.3, 0.5, 0.7, 0.9), trials=2,
-             max_iter=300)
+QUICK = dict(L=10, N=50, gammas=(0.1, 0.25, 0.4, 0.55, 0.7, 0.85), rhos=(0.05, 0.15, 0.3, 0.5, 0.7, 0.9), trials=2)
 #: The paper's resolution (the defaults of fastmem.stm.phase_diagram).
 FULL = dict(L=40, N=100, gammas=None, rhos=None, trials=20)
 
