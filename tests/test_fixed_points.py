@@ -76,7 +76,9 @@ def test_newton_converges_quadratically(rng):
     s0 = star + 0.02 * rng.standard_normal(N)
     errors = []
     for k in range(5):
-        out = _core.find_fixed_points(W, np.zeros(N), s0[None], tol_q=0.0, tol_grad=0.0, max_iter=k, polish=False)
+        out = _core.find_fixed_points(
+            W, np.zeros(N), s0[None], tol_q=0.0, tol_grad=0.0, max_iter=k, chord_steps=0, polish=False
+        )
         errors.append(np.linalg.norm(out["points"][0] - star))
     e = np.array(errors)
     assert e[0] > 1e-2

@@ -4,7 +4,7 @@
 #include <algorithm>
 #include "registry.hpp"
 
-PYBIND11_MODULE(_core, m) {
+PYBIND11_MODULE(FASTMEM_MODULE_NAME, m) {
   m.doc() = "fastmem C++ kernels (private; use the fastmem package)";
   auto list = fastmem::bindings::registrars();
   std::sort(list.begin(), list.end(), [](const auto& a, const auto& b) { return a.first < b.first; });

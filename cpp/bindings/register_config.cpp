@@ -26,6 +26,7 @@ FASTMEM_REGISTER(config) {
     info["openmp_version"] = 0;
 #endif
     info["eigen"] = FASTMEM_EIGEN_VERSION;
+    info["simd_variant"] = FASTMEM_SIMD_NAME;
     info["eigen_simd"] = Eigen::SimdInstructionSetsInUse();
     info["compiler_flags"] = FASTMEM_BUILD_INFO;
 #ifdef EIGEN_DONT_PARALLELIZE

@@ -18,7 +18,7 @@ Eigen::Map<const RowMatrix> square_matrix(const CArray& W) {
 }
 
 py::dict find_fixed_points_py(const CArray& W, const CArray& c, const CArray& S0, double tol_q, double tol_grad,
-                              double tol_step, int max_iter, double rcond_min, int max_halvings, bool polish, int n_threads) {
+                              double tol_step, int max_iter, double rcond_min, int max_halvings, int chord_steps, bool polish, int n_threads) {
   auto w = square_matrix(W);
   const Index N = w.rows();
   auto cv = as_vector(c, "c");
@@ -37,6 +37,8 @@ py::dict find_fixed_points_py(const CArray& W, const CArray& c, const CArray& S0
   opt.rcond_min = rcond_min;
   opt.max_halvings = max_halvings;
   opt.polish = polish;
+  require(chord_steps >= 0, "chord_steps must be >= 0");
+  opt.chord_steps = chord_steps;
   const Index K = s0.rows();
   py::array_t<double> points({K, N});
   py::array_t<double> q(K), grad(K);
@@ -83,8 +85,8 @@ py::array_t<std::complex<double>> map_jacobian_eigenvalues_py(const CArray& W, c
 FASTMEM_REGISTER(fixed_points) {
   m.def("find_fixed_points", &find_fixed_points_py, py::arg("W"), py::arg("c"), py::arg("initial_states"),
         py::arg("tol_q") = 1e-12, py::arg("tol_grad") = 1e-10, py::arg("tol_step") = 1e-12, py::arg("max_iter") = 200,
-        py::arg("rcond_min") = 1e-8, py::arg("max_halvings") = 4, py::arg("polish") = true, py::arg("n_threads") = 0,
-        "Minimise q(S) = 1/2 |tanh(W S + c) - S|^2 from each row of initial_states (Newton with line search, "
+        py::arg("rcond_min") = 1e-8, py::arg("max_halvings") = 4, py::arg("chord_steps") = 8, py::arg("polish") = true, py::arg("n_threads") = 0,
+        "Minimise q(S) = 1/2 |tanh(W S + c) - S|^2 from each row of initial_states (chord/Newton with line search, "
         "Levenberg-Marquardt where J is near singular). Returns a dict: points, q, grad_norm, iterations, status "
         "(0 fixed: q < tol_q, 1 stationary: |grad q| < tol_grad, 2 no progress, 3 max_iter).");
   m.def("map_jacobian_eigenvalues", &map_jacobian_eigenvalues_py, py::arg("W"), py::arg("points"),

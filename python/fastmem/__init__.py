@@ -13,6 +13,10 @@ Two halves mirror the two papers the library comes from:
 """
 
 from ._version import __version__
+from ._simd import load_core as _load_core
+
+_core = _load_core()  # the build of the C++ core for this CPU, as fastmem._core
+
 from ._config import get_num_threads, set_num_threads, show_config, threads
 from . import stm, dynamics, reference
 

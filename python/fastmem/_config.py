@@ -72,7 +72,7 @@ def show_config(file=None) -> None:
     out = file or sys.stdout
     print(f"fastmem {__version__}", file=out)
     for key in ("python", "platform", "numpy", "openmp", "openmp_version", "threads", "hardware_threads",
-                "eigen", "eigen_simd", "eigen_threads", "compiler_flags"):
+                "eigen", "simd_variant", "eigen_simd", "eigen_threads", "compiler_flags"):
         print(f"  {key:<17} {info[key]}", file=out)
     print("  optional packages:", file=out)
     for name in ("scipy", "pandas", "matplotlib", "tqdm", "sklearn", "celer", "cvxpy", "torch", "dask", "reservoirpy"):

@@ -38,6 +38,83 @@ class NetworkOperator:
     def adjoint(self, Y: Array, n_threads: int = 0) -> Array: ...
     def to_dense(self) -> Array: ...
 
+# lasso (register_lasso.cpp): FISTA for Yt (B, M); returns dict(coef (B, P), objective, gap,
+# iterations, converged (B,), lipschitz)
+def lasso_dense(
+    A: Array,
+    Yt: Array,
+    lam: Array,
+    X0t: Optional[Array] = None,
+    basis_kind: str = "identity",
+    basis: Optional[Array] = None,
+    L: int = 1,
+    tol: float = 1e-6,
+    max_iter: int = 10000,
+    lipschitz: float = 0.0,
+    n_threads: int = 0,
+) -> dict[str, Any]: ...
+def lasso_network(
+    op: NetworkOperator,
+    Yt: Array,
+    lam: Array,
+    X0t: Optional[Array] = None,
+    basis_kind: str = "identity",
+    basis: Optional[Array] = None,
+    L: int = 1,
+    tol: float = 1e-6,
+    max_iter: int = 10000,
+    lipschitz: float = 0.0,
+    n_threads: int = 0,
+) -> dict[str, Any]: ...
+# bptt (register_bptt.cpp)
+def rnn_run(
+    W: Array,
+    W_in: Array,
+    W_out: Array,
+    b: Optional[Array],
+    b_out: Optional[Array],
+    X: Array,
+    S0: Optional[Array] = None,
+    n_threads: int = 0,
+) -> Tuple[Array, Array]: ...
+
+class BpttTrainer:
+    def __init__(
+        self,
+        W: Array,
+        W_in: Array,
+        W_out: Array,
+        b: Optional[Array],
+        b_out: Optional[Array],
+        batch: int,
+        unroll: int,
+        train_W: bool = True,
+        train_W_in: bool = False,
+        train_W_out: bool = True,
+        train_b: bool = False,
+        train_b_out: bool = False,
+        lr: float = 1e-3,
+        beta1: float = 0.9,
+        beta2: float = 0.999,
+        eps: float = 1e-8,
+        clip: float = 0.0,
+    ) -> None: ...
+    @property
+    def step(self) -> int: ...
+    @property
+    def batch(self) -> int: ...
+    @property
+    def unroll(self) -> int: ...
+    @property
+    def chunks(self) -> int: ...
+    @property
+    def last_grad_norm(self) -> float: ...
+    state: Array
+    def weights(self) -> dict[str, Optional[Array]]: ...
+    def train(self, X: Array, Y: Array, n_threads: int = 0) -> Array: ...
+    def gradient(self, X: Array, Y: Array, n_threads: int = 0) -> Tuple[float, dict[str, Array]]: ...
+    def apply_update(self) -> None: ...
+
 # fixed_points (register_fixed_points.cpp)
 def find_fixed_points(
     W: Array,
@@ -49,6 +126,7 @@ def find_fixed_points(
     max_iter: int = 200,
     rcond_min: float = 1e-8,
     max_halvings: int = 4,
+    chord_steps: int = 8,
     polish: bool = True,
     n_threads: int = 0,
 ) -> dict[str, Any]: ...

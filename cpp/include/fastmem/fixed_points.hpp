@@ -27,7 +27,8 @@ struct FixedPointSettings {
   double rcond_min = 1e-8;  // below this reciprocal condition number of J, Newton is not tried
   int max_halvings = 4;     // Newton's step may be halved this often before the iteration turns to LM
   int max_lm_tries = 40;    // increases of mu before an iteration gives up (no progress)
-  bool polish = true;       // after q < tol_q, one more Newton step where it lowers q (|G| ~ |G|^2)
+  int chord_steps = 8;      // consecutive steps that may reuse the last factorised Jacobian (0: pure Newton)
+  bool polish = true;       // after q < tol_q, a few more chord/Newton steps while they lower q
 };
 
 enum FixedPointStatus : int { kFixed = 0, kStationary = 1, kNoProgress = 2, kMaxIter = 3 };
@@ -63,6 +64,14 @@ struct FixedPointTrace {
 };
 
 // One initial state, in place: s becomes the point reached.
+//
+// Each iteration tries, in order:
+//  1. a chord step (Shamanskii): the last factorised Jacobian reused, accepted only if it
+//     at least halves |G| (q_new <= q / 4); at most chord_steps in a row. Near a fixed point
+//     this keeps Newton's fast convergence at O(N^2) per step instead of O(N^3);
+//  2. Newton's step with the Jacobian at S, halved up to max_halvings times until
+//     q_new <= q (1 - 2e-4 alpha) (Armijo: along the Newton direction dq/dalpha = -2q);
+//  3. Levenberg-Marquardt's step, mu raised until q decreases.
 template <class W_t>
 inline FixedPointTrace minimise_speed(const W_t& W, const Vector& c, Vector& s, const FixedPointSettings& opt) {
   const Index N = s.size();
@@ -74,19 +83,32 @@ inline FixedPointTrace minimise_speed(const W_t& W, const Vector& c, Vector& s, 
   Vector s_new(N), f_new(N), d(N);
   Eigen::PartialPivLU<Matrix> lu(N);
   Eigen::LLT<Matrix> llt(N);
+  bool have_lu = false;  // lu holds a usable (well-conditioned) factorisation of some earlier J
+  int chord_run = 0;
   for (tr.iterations = 0;; ++tr.iterations) {
     if (q < opt.tol_q) {
       tr.status = kFixed;
+      // polish: chord steps with the last factorisation while they lower q; once, if they stall
+      // (or 4 of them leave q above 1e-6 tol_q), refactorise at the current point
       if (opt.polish && q > 0.0) {
-        lu.compute(residual_jacobian(W, f));
-        d = lu.solve(-g);
-        s_new = s + d;
-        f_new = tanh_map(W, c, s_new);
-        const double q_pol = speed(f_new, s_new);
-        if (d.allFinite() && q_pol < q) {
-          s.swap(s_new);
-          f.swap(f_new);
-          q = q_pol;
+        if (!have_lu) lu.compute(residual_jacobian(W, f));
+        int refreshes = 0;
+        for (int p = 0; p < 8 && q > 0.0; ++p) {
+          d = lu.solve(-g);
+          s_new = s + d;
+          f_new = tanh_map(W, c, s_new);
+          const double q_pol = speed(f_new, s_new);
+          const bool ok = d.allFinite() && q_pol < q;
+          if (ok) {
+            s.swap(s_new);
+            f.swap(f_new);
+            g = f - s;
+            q = q_pol;
+          }
+          if (!ok || (p == 3 && q > 1e-6 * opt.tol_q)) {
+            if (refreshes++ > 0 || q <= 1e-6 * opt.tol_q) break;
+            lu.compute(residual_jacobian(W, f));
+          }
         }
       }
       break;
@@ -98,19 +120,34 @@ inline FixedPointTrace minimise_speed(const W_t& W, const Vector& c, Vector& s, 
     if (tr.iterations >= opt.max_iter) { tr.status = kMaxIter; break; }
     bool accepted = false;
     double q_new = q;
-    // Newton: J d = -G. Along d, dq/dalpha = grad . d = -2q, so Armijo asks q_new <= q (1 - 2e-4 alpha).
-    lu.compute(J);
-    if (lu.rcond() > opt.rcond_min) {
+    // 1. chord step with the last factorisation
+    if (have_lu && chord_run < opt.chord_steps) {
       d = lu.solve(-g);
-      double alpha = 1.0;
-      for (int h = 0; h <= opt.max_halvings && d.allFinite(); ++h, alpha *= 0.5) {
-        s_new = s + alpha * d;
-        f_new = tanh_map(W, c, s_new);
-        q_new = speed(f_new, s_new);
-        if (q_new <= q * (1.0 - 2e-4 * alpha)) { accepted = true; break; }
+      s_new = s + d;
+      f_new = tanh_map(W, c, s_new);
+      q_new = speed(f_new, s_new);
+      if (d.allFinite() && q_new <= 0.25 * q) {
+        accepted = true;
+        ++chord_run;
       }
     }
-    // Levenberg-Marquardt: (J^T J + mu I) d = -J^T G, mu raised until q decreases.
+    // 2. Newton: J d = -G with a backtracking line search on q
+    if (!accepted) {
+      lu.compute(J);
+      have_lu = lu.rcond() > opt.rcond_min;
+      chord_run = 0;
+      if (have_lu) {
+        d = lu.solve(-g);
+        double alpha = 1.0;
+        for (int h = 0; h <= opt.max_halvings && d.allFinite(); ++h, alpha *= 0.5) {
+          s_new = s + alpha * d;
+          f_new = tanh_map(W, c, s_new);
+          q_new = speed(f_new, s_new);
+          if (q_new <= q * (1.0 - 2e-4 * alpha)) { accepted = true; break; }
+        }
+      }
+    }
+    // 3. Levenberg-Marquardt: (J^T J + mu I) d = -J^T G, mu raised until q decreases.
     if (!accepted) {
       Matrix A = J.transpose() * J;
       if (mu < 0) mu = 1e-3 * std::max(A.diagonal().maxCoeff(), 1e-300);

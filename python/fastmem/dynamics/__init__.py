@@ -8,6 +8,8 @@ from .fixed_points import (
     jacobian_eigenvalues,
     sample_states,
 )
+from .model import TanhRNN
+from .task import FlipFlopTask, hold_last_pulse
 
 __all__: list = [
     "FixedPointResult",
@@ -21,4 +23,7 @@ __all__: list = [
     "triggered_average",
     "switch_times",
     "eigenspectrum",
+    "FlipFlopTask",
+    "TanhRNN",
+    "hold_last_pulse",
 ]

@@ -10,7 +10,7 @@ in parallel (C++, OpenMP over states). Each step is Newton's on ``G(S) = F(S) - 
 Jacobian is near singular, or the Newton step makes too little progress, the step is
 Levenberg-Marquardt's, ``(J^T J + mu I) d = -J^T G``, which descends on q and so also
 converges to local minima of q above zero (slow points). A state stops when
-``q < tol_q`` (a fixed point; then one more Newton step polishes it), when
+``q < tol_q`` (a fixed point; then a few more chord or Newton steps polish it), when
 ``|grad q| = |J^T G| < tol_grad`` (a stationary point of q) or when no step lowers q.
 
 The points reached are then deduplicated (points closer than ``unique_tol`` are one
@@ -228,12 +228,14 @@ def find_fixed_points(
     unique_tol: float = 1e-3,
     outlier_scale: Optional[float] = 10.0,
     rcond_min: float = 1e-8,
+    chord_steps: int = 8,
     n_threads: Optional[int] = None,
 ) -> FixedPointResult:
     """Find the fixed and slow points of ``F(S) = tanh(W S + W_in u + b)``.
 
     From every initial state, minimises ``q(S) = 1/2 |F(S) - S|^2`` by Newton's method on
-    ``F(S) - S = 0`` (line search on q), with Levenberg-Marquardt steps where the Jacobian
+    ``F(S) - S = 0`` (line search on q; chord steps reuse the last factorised Jacobian while
+    they at least halve |F(S) - S|), with Levenberg-Marquardt steps where the Jacobian
     ``diag(1 - F^2) W - I`` is near singular; see the module docstring.
 
     Parameters
@@ -265,6 +267,9 @@ def find_fixed_points(
         or the median norm of the initial states if larger (None: keep all).
     rcond_min : float
         Newton is tried only where the reciprocal condition number of J exceeds this.
+    chord_steps : int
+        Consecutive steps that may reuse the last factorised Jacobian (chord steps, each
+        accepted only if it at least halves |F(S) - S|); 0 gives pure Newton.
     n_threads : int, optional
 
     Returns
@@ -286,11 +291,13 @@ def find_fixed_points(
     if outlier_scale is not None:
         outlier_scale = check_float(outlier_scale, "outlier_scale", minimum=0.0, min_inclusive=False)
     rcond_min = check_float(rcond_min, "rcond_min", minimum=0.0, maximum=1.0)
+    chord_steps = check_int(chord_steps, "chord_steps", minimum=0, maximum=10**6)
     threads = check_threads(n_threads)
     c = map_offset(N, W_in, b, input)
 
     raw = _core.find_fixed_points(
-        W, c, S0, tol_q=tol_q, tol_grad=tol_grad, max_iter=max_iter, rcond_min=rcond_min, n_threads=threads
+        W, c, S0, tol_q=tol_q, tol_grad=tol_grad, max_iter=max_iter, rcond_min=rcond_min,
+        chord_steps=chord_steps, n_threads=threads,
     )
     pts, q = raw["points"], raw["q"]
     keep = np.isfinite(q) & np.isfinite(pts).all(axis=1)
@@ -311,7 +318,7 @@ def find_fixed_points(
     n_unstable = (np.abs(eig) > 1.0).sum(axis=1).astype(int)
     settings = dict(
         tol_q=tol_q, tol_grad=tol_grad, max_iter=max_iter, fixed_q=fixed_q, max_q=max_q,
-        unique_tol=unique_tol, outlier_scale=outlier_scale, rcond_min=rcond_min,
+        unique_tol=unique_tol, outlier_scale=outlier_scale, rcond_min=rcond_min, chord_steps=chord_steps,
     )
     return FixedPointResult(
         points=points,

@@ -1,5 +1,13 @@
 """Matplotlib figures of fastmem results (each function returns matplotlib objects)."""
 
+from .flipflop import fig2_trajectories, fig3_triggered_average, fig4_eigenvalues, fig6_slow_points
 from .phase import figure2, phase_diagram
 
-__all__: list = ["phase_diagram", "figure2"]
+__all__: list = [
+    "fig2_trajectories",
+    "fig3_triggered_average",
+    "fig4_eigenvalues",
+    "fig6_slow_points",
+    "phase_diagram",
+    "figure2",
+]

@@ -3,7 +3,8 @@
 They favour clarity over speed: loops over time and batch, no C++.
 """
 
-from . import fixed_points
+from . import bptt, fixed_points
 from .network import measurement_operator, network_adjoint, network_apply, propagate
+from . import lasso
 
-__all__ = ["propagate", "measurement_operator", "network_apply", "network_adjoint", "fixed_points"]
+__all__ = ["propagate", "measurement_operator", "network_apply", "network_adjoint", "fixed_points", "bptt", "lasso"]

@@ -45,27 +45,46 @@ def newton(
     rcond_min: float = 1e-8,
     max_halvings: int = 4,
     max_lm_tries: int = 40,
+    chord_steps: int = 8,
     polish: bool = True,
 ) -> Dict[str, object]:
-    """Minimise q from s0. Returns dict(point, q, iterations, status) with the kernel's status codes."""
+    """Minimise q from s0. Returns dict(point, q, iterations, status) with the kernel's status codes.
+
+    Each iteration tries a chord step (the last factorised Jacobian again, accepted if it at
+    least halves |G|, at most ``chord_steps`` in a row), then Newton's step with backtracking,
+    then Levenberg-Marquardt's.
+    """
     s = np.array(s0, dtype=float)
     N = s.size
     f = tanh_map(W, c, s)
     g = f - s
     q = 0.5 * g @ g
     mu: Optional[float] = None
+    J_lu: Optional[np.ndarray] = None  # the last well-conditioned Jacobian (the kernel keeps its LU)
+    chord_run = 0
     it = 0
     status = 3
     while True:
         if q < tol_q:
             status = 0
             if polish and q > 0:
-                J = (1.0 - f**2)[:, None] * W - np.eye(N)
-                d = np.linalg.solve(J, -g)
-                sn = s + d
-                qn = speed(W, c, sn)
-                if np.all(np.isfinite(d)) and qn < q:
-                    s, q = sn, qn
+                J = J_lu if J_lu is not None else (1.0 - f**2)[:, None] * W - np.eye(N)
+                refreshes = 0
+                for p in range(8):
+                    if q <= 0:
+                        break
+                    d = np.linalg.solve(J, -g)
+                    sn = s + d
+                    qn = speed(W, c, sn)
+                    ok = bool(np.all(np.isfinite(d)) and qn < q)
+                    if ok:
+                        s, q = sn, qn
+                        g = tanh_map(W, c, s) - s
+                    if not ok or (p == 3 and q > 1e-6 * tol_q):
+                        if refreshes > 0 or q <= 1e-6 * tol_q:
+                            break
+                        refreshes += 1
+                        J = (1.0 - tanh_map(W, c, s) ** 2)[:, None] * W - np.eye(N)
             break
         J = (1.0 - f**2)[:, None] * W - np.eye(N)
         grad = J.T @ g
@@ -76,9 +95,19 @@ def newton(
             status = 3
             break
         accepted = False
+        if J_lu is not None and chord_run < chord_steps:
+            d = np.linalg.solve(J_lu, -g)
+            sn = s + d
+            qn = speed(W, c, sn)
+            if np.all(np.isfinite(d)) and qn <= 0.25 * q:
+                accepted = True
+                chord_run += 1
         # Newton J d = -G; the 1-norm condition number stands in for the kernel's estimate.
-        rcond = 1.0 / np.linalg.cond(J, 1) if np.all(np.isfinite(J)) else 0.0
-        if rcond > rcond_min:
+        if not accepted:
+            rcond = 1.0 / np.linalg.cond(J, 1) if np.all(np.isfinite(J)) else 0.0
+            J_lu = J if rcond > rcond_min else None
+            chord_run = 0
+        if not accepted and J_lu is not None:
             d = np.linalg.solve(J, -g)
             alpha = 1.0
             for _ in range(max_halvings + 1):

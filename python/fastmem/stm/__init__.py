@@ -6,6 +6,13 @@ Networks and operators:
 Sparse signals, coherence and errors:
     sparse_signal, joint_sparse_signal, dct_basis, basis_matrix, coherence, rmse
 
+Recovery:
+    lasso (LassoResult), Lasso (scikit-learn compatible estimator)
+
+Theory (bounds and classical memory capacity):
+    sparse_nodes_needed, lowrank_nodes_needed, sparse_capacity_bound, lowrank_capacity_bound,
+    memory_capacity, MemoryCapacity, state_covariance
+
 Phase diagrams (Fig. 2):
     phase_diagram, phase_trial, PhaseDiagram
 """
@@ -14,6 +21,17 @@ from .network import NetworkOperator, is_block_diagonal, measurement_operator, p
 from .signals import basis_matrix, dct_basis, joint_sparse_signal, sparse_signal
 from .coherence import coherence
 from .metrics import rmse
+from .lasso import LassoResult, lasso
+from .estimator import Lasso
+from .theory import (
+    MemoryCapacity,
+    lowrank_capacity_bound,
+    lowrank_nodes_needed,
+    memory_capacity,
+    sparse_capacity_bound,
+    sparse_nodes_needed,
+    state_covariance,
+)
 from .phase import PhaseDiagram, phase_diagram, phase_trial
 
 __all__ = [
@@ -28,6 +46,16 @@ __all__ = [
     "basis_matrix",
     "coherence",
     "rmse",
+    "lasso",
+    "LassoResult",
+    "Lasso",
+    "sparse_nodes_needed",
+    "lowrank_nodes_needed",
+    "sparse_capacity_bound",
+    "lowrank_capacity_bound",
+    "memory_capacity",
+    "MemoryCapacity",
+    "state_covariance",
     "phase_diagram",
     "phase_trial",
     "PhaseDiagram",
