@@ -29,11 +29,12 @@ def _problem(seed, M, P, B=None):
     return A, y
 
 
-@given(M=st.integers(1, 12), P=st.integers(1, 15), seed=st.integers(0, 10_000), frac=st.floats(0.01, 1.5))
-def test_matches_numpy_reference(M, P, seed, frac):
+@given(M=st.integers(1, 12), P=st.integers(1, 15), seed=st.integers(0, 10_000), frac=st.floats(0.01, 1.5),
+       algorithm=st.sampled_from(["fista", "working_set"]))
+def test_matches_numpy_reference(M, P, seed, frac, algorithm):
     A, y = _problem(seed, M, P)
     lam = frac * np.abs(A.T @ y).max()
-    res = lasso(A, y, lam, tol=1e-9, max_iter=200_000)
+    res = lasso(A, y, lam, tol=1e-9, max_iter=200_000, algorithm=algorithm)
     x_ref, F_ref, gap_ref, _ = ref.lasso(A, y, lam, tol=1e-9, max_iter=200_000)
     assert res.converged
     assert res.gap >= 0
@@ -45,12 +46,13 @@ def test_matches_numpy_reference(M, P, seed, frac):
         assert np.all(res.coef == 0)
 
 
+@pytest.mark.parametrize("algorithm", ["fista", "working_set"])
 @pytest.mark.parametrize("seed", range(3))
-def test_optimum_matches_sklearn(seed):
-    A, y = _problem(seed, 40, 90)
+def test_optimum_matches_sklearn(seed, algorithm):
+    A, y = _problem(seed, 40, 300)
     M = A.shape[0]
-    lam = 0.1 * np.abs(A.T @ y).max()
-    res = lasso(A, y, lam, tol=1e-9)
+    lam = 0.05 * np.abs(A.T @ y).max()
+    res = lasso(A, y, lam, tol=1e-9, algorithm=algorithm)
     sk = sklearn.linear_model.Lasso(alpha=lam / M, fit_intercept=False, tol=1e-12, max_iter=1_000_000).fit(A, y)
     F_sk = ref.objective(A, y, sk.coef_, lam)
     assert abs(res.objective - F_sk) <= 1e-6 * F_sk
@@ -65,6 +67,7 @@ def _network(M=60, L=5, N=20, seed=1):
 @pytest.mark.parametrize("basis", ["identity", "dct"])
 @pytest.mark.parametrize("use_operator", [False, True])
 def test_exact_recovery_noiseless(basis, use_operator):
+    # dense A takes the working-set driver, the operator plain FISTA
     N, L, M, K = 20, 5, 60, 6
     W, Z, A, op = _network(M, L, N)
     S, a = sparse_signal(N, L, K, basis=basis, rng=7)
@@ -94,27 +97,32 @@ def test_operator_and_dense_agree_with_user_basis():
     assert r_hand.objective == pytest.approx(r_op.objective, rel=1e-8)
 
 
-def test_objective_non_increasing_and_gap_nonnegative():
+@pytest.mark.parametrize("algorithm", ["fista", "working_set"])
+def test_objective_non_increasing_and_gap_nonnegative(algorithm):
     A, y = _problem(5, 30, 80)
     lam = 0.05 * np.abs(A.T @ y).max()
     prev = np.inf
     F_opt = lasso(A, y, lam, tol=1e-10).objective
     for k in [0, 1, 2, 3, 5, 10, 20, 50, 100, 200, 400, 800]:
-        r = lasso(A, y, lam, tol=0.0, max_iter=k)
-        assert r.iterations == k
+        r = lasso(A, y, lam, tol=0.0, max_iter=k, algorithm=algorithm)
+        assert r.iterations <= k
+        if algorithm == "fista":
+            assert r.iterations == k
         assert r.objective <= prev * (1 + 1e-13)
         assert r.gap >= 0
         assert r.gap >= r.objective - F_opt - 1e-12  # the gap bounds suboptimality
         prev = r.objective
 
 
-def test_batch_equals_column_by_column():
+@pytest.mark.parametrize("algorithm", ["fista", "working_set"])
+def test_batch_equals_column_by_column(algorithm):
     A, Y = _problem(2, 25, 60, B=5)
-    lams = np.array([0.0, 0.05, 0.2, 0.5, 5.0]) * np.abs(A.T @ Y).max()
-    rb = lasso(A, Y, lams, tol=1e-8, max_iter=100_000)
+    lams = np.array([0.001, 0.05, 0.2, 0.5, 5.0]) * np.abs(A.T @ Y).max()
+    rb = lasso(A, Y, lams, tol=1e-8, max_iter=100_000, algorithm=algorithm)
     assert rb.coef.shape == (60, 5) and rb.objective.shape == (5,) and rb.iterations.shape == (5,)
+    assert rb.converged.all()
     for b in range(5):
-        r = lasso(A, Y[:, b], lams[b], tol=1e-8, max_iter=100_000)
+        r = lasso(A, Y[:, b], lams[b], tol=1e-8, max_iter=100_000, algorithm=algorithm)
         assert r.iterations == rb.iterations[b]
         np.testing.assert_allclose(rb.coef[:, b], r.coef, rtol=1e-9, atol=1e-12)
         assert rb.objective[b] == pytest.approx(r.objective, rel=1e-12)
@@ -126,9 +134,11 @@ def test_threads_agree():
     W, Z, A, op = _network(M, L, N, seed=4)
     S = np.stack([sparse_signal(N, L, 10, rng=s)[0] for s in range(3)])
     Y = (A @ S.reshape(3, -1).T)
-    for AA in (A, op):
-        r1 = lasso(AA, Y, 0.01, signal_shape=(N, L) if AA is A else None, n_threads=1)
-        r2 = lasso(AA, Y, 0.01, signal_shape=(N, L) if AA is A else None, n_threads=2)
+    for AA, algorithm in ((A, "fista"), (A, "working_set"), (op, "fista")):
+        r1 = lasso(AA, Y, 0.01, signal_shape=(N, L) if AA is A else None, n_threads=1, algorithm=algorithm)
+        r2 = lasso(AA, Y, 0.01, signal_shape=(N, L) if AA is A else None, n_threads=2, algorithm=algorithm)
+        r3 = lasso(AA, Y[:, :1], 0.01, signal_shape=(N, L) if AA is A else None, n_threads=2, algorithm=algorithm)
+        np.testing.assert_allclose(r3.coef[:, 0], r1.coef[:, 0], rtol=1e-12, atol=1e-14)
         np.testing.assert_array_equal(r1.iterations, r2.iterations)
         np.testing.assert_allclose(r1.coef, r2.coef, rtol=1e-12, atol=1e-14)
 
@@ -213,9 +223,13 @@ def test_bad_input():
         lasso(A, y, 1.0, max_iter=10.5)
     with pytest.raises(ValueError, match="n_threads"):
         lasso(A, y, 1.0, n_threads=0)
+    with pytest.raises(ValueError, match="algorithm"):
+        lasso(A, y, 1.0, algorithm="cd")
     _, _, _, op = _network(10, 2, 10)
     with pytest.raises(ValueError, match="signal_shape"):
         lasso(op, y, 1.0, signal_shape=(5, 4))
+    with pytest.raises(ValueError, match="dense A"):
+        lasso(op, y, 1.0, algorithm="working_set")
     with pytest.raises(ValueError, match="alpha"):
         Lasso(alpha=-1).fit(A, y)
     with pytest.raises(RuntimeError, match="not fitted"):

@@ -88,6 +88,7 @@ FASTMEM_REGISTER(bptt) {
         require(X.shape(2) == w.inputs(), "X must have shape (B, T, n_in) with n_in = " + std::to_string(w.inputs()));
         require_finite_array(X, "X");
         const Index B = X.shape(0), T = X.shape(1), N = w.hidden(), O = w.outputs();
+        require_allocation(double(B) * double(T) * double(N + O), "rnn_run states and outputs for this X");
         const double* s0p = nullptr;
         if (S0) {
           require_ndim(*S0, 2, "S0");
@@ -123,6 +124,12 @@ FASTMEM_REGISTER(bptt) {
              require(beta1 >= 0 && beta1 < 1 && beta2 >= 0 && beta2 < 1, "betas must be in [0, 1)");
              require(std::isfinite(eps) && eps >= 0, "eps must be >= 0");
              require(std::isfinite(clip) && clip >= 0, "clip must be >= 0 (0 = no clipping)");
+             {
+               // the trainer keeps (unroll + 1) states, pre-activations and inputs per stream
+               const double N = double(W.ndim() == 2 ? W.shape(0) : 1);
+               require_allocation(double(batch) * (double(unroll) + 1.0) * (3.0 * N + 6.0),
+                                  "BpttTrainer buffers for this batch and unroll");
+             }
              Trainable tr{train_W, train_W_in, train_W_out, train_b, train_b_out};
              AdamSettings a{lr, beta1, beta2, eps, clip};
              return BpttTrainer(make_weights(W, W_in, W_out, b, b_out), batch, unroll, tr, a);

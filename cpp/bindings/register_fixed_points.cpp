@@ -25,7 +25,10 @@ py::dict find_fixed_points_py(const CArray& W, const CArray& c, const CArray& S0
   require(cv.size() == N, "c must have length " + std::to_string(N));
   auto s0 = as_matrix(S0, "initial_states");
   require(s0.cols() == N, "initial_states must have shape (K, " + std::to_string(N) + ")");
-  require(tol_q >= 0 && tol_grad >= 0 && tol_step >= 0 && rcond_min >= 0, "tolerances must be >= 0");
+  require(tol_q >= 0, "tol_q must be >= 0");  // (also false for NaN)
+  require(tol_grad >= 0, "tol_grad must be >= 0");
+  require(tol_step >= 0, "tol_step must be >= 0");
+  require(rcond_min >= 0, "rcond_min must be >= 0");
   require(max_iter >= 0, "max_iter must be >= 0");
   require(max_halvings >= 0 && max_halvings <= 60, "max_halvings must be in [0, 60]");
   const int threads = checked_threads(n_threads);

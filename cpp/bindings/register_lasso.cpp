@@ -6,6 +6,7 @@
 #include "arrays.hpp"
 #include "fastmem/basis.hpp"
 #include "fastmem/lasso.hpp"
+#include "fastmem/lasso_working_set.hpp"
 #include "fastmem/operators.hpp"
 #include "registry.hpp"
 
@@ -24,6 +25,21 @@ Basis make_basis(const std::string& kind, const std::optional<CArray>& matrix, I
   return Basis::dense(Matrix(m));
 }
 
+py::dict to_dict(const LassoOutput& res, Index B, Index P) {
+  py::array_t<double> coef({B, P});
+  Eigen::Map<Matrix>(coef.mutable_data(), P, B) = res.coef;
+  py::array_t<bool> conv(B);
+  for (Index b = 0; b < B; ++b) conv.mutable_at(b) = res.converged[size_t(b)] != 0;
+  py::dict d;
+  d["coef"] = coef;
+  d["objective"] = py::array_t<double>(B, res.objective.data());
+  d["gap"] = py::array_t<double>(B, res.gap.data());
+  d["iterations"] = py::array_t<int>(B, res.iterations.data());
+  d["converged"] = conv;
+  d["lipschitz"] = res.lipschitz;
+  return d;
+}
+
 template <class Op>
 py::dict solve(const Op& op, const CArray& Yt, const CArray& lam, const std::optional<CArray>& X0t, const Basis& basis,
                double tol, Index max_iter, double lipschitz, int n_threads) {
@@ -35,6 +51,7 @@ py::dict solve(const Op& op, const CArray& Yt, const CArray& lam, const std::opt
   require(lam_v.size() == B, "lam must have one value per column of y");
   require((lam_v.array() >= 0.0).all(), "lam must be >= 0");
   require(tol >= 0.0, "tol must be >= 0");
+  require(std::isfinite(lipschitz) && lipschitz >= 0.0, "lipschitz must be finite and >= 0 (0 = estimate it)");
   require(max_iter >= 0, "max_iter must be >= 0");
   Eigen::Map<const Matrix> Y(Yt.data(), M, B);
   Matrix X0;
@@ -55,18 +72,42 @@ py::dict solve(const Op& op, const CArray& Yt, const CArray& lam, const std::opt
     const BasisOperator<Op> APsi(op, basis);
     res = lasso_fista(APsi, Y, lam_v, X0, opt);
   }
-  py::array_t<double> coef({B, P});
-  Eigen::Map<Matrix>(coef.mutable_data(), P, B) = res.coef;
-  py::array_t<bool> conv(B);
-  for (Index b = 0; b < B; ++b) conv.mutable_at(b) = res.converged[size_t(b)] != 0;
-  py::dict d;
-  d["coef"] = coef;
-  d["objective"] = py::array_t<double>(B, res.objective.data());
-  d["gap"] = py::array_t<double>(B, res.gap.data());
-  d["iterations"] = py::array_t<int>(B, res.iterations.data());
-  d["converged"] = conv;
-  d["lipschitz"] = res.lipschitz;
-  return d;
+  return to_dict(res, B, P);
+}
+
+py::dict solve_working_set(const CArray& A, const CArray& Yt, const CArray& lam, const std::optional<CArray>& X0t,
+                           double tol, Index max_iter, Index p0, int n_threads) {
+  auto a = as_matrix(A, "A");
+  require_ndim(Yt, 2, "y");
+  require_finite_array(Yt, "y");
+  const Index B = Yt.shape(0), M = Yt.shape(1), P = a.cols();
+  require(M == a.rows(), "y must have M = " + std::to_string(a.rows()) + " entries per column");
+  auto lam_v = as_vector(lam, "lam");
+  require(lam_v.size() == B, "lam must have one value per column of y");
+  require((lam_v.array() >= 0.0).all(), "lam must be >= 0");
+  require(tol >= 0.0, "tol must be >= 0");
+  require(max_iter >= 0, "max_iter must be >= 0");
+  require(p0 >= 1, "p0 must be >= 1");
+  Eigen::Map<const Matrix> Y(Yt.data(), M, B);
+  Matrix X0;
+  if (X0t) {
+    require_ndim(*X0t, 2, "warm_start");
+    require(X0t->shape(0) == B && X0t->shape(1) == P, "warm_start must have shape (P, B)");
+    require_finite_array(*X0t, "warm_start");
+    X0 = Eigen::Map<const Matrix>(X0t->data(), P, B);
+  }
+  LassoOptions opt;
+  opt.tol = tol;
+  opt.max_iter = max_iter;
+  opt.threads = checked_threads(n_threads);
+  WorkingSetOptions ws;
+  ws.p0 = p0;
+  LassoOutput res;
+  {
+    py::gil_scoped_release release;
+    res = lasso_working_set(a, Y, lam_v, X0, opt, ws);
+  }
+  return to_dict(res, B, P);
 }
 
 }  // namespace
@@ -85,6 +126,9 @@ FASTMEM_REGISTER(lasso) {
       py::arg("basis") = py::none(), py::arg("L") = 1, py::arg("tol") = 1e-6, py::arg("max_iter") = 10000,
       py::arg("lipschitz") = 0.0, py::arg("n_threads") = 0,
       "FISTA LASSO on dense A for Yt (B, M): minimise 0.5||y_b - A Psi x||^2 + lam_b ||x||_1 per column.");
+  m.def("lasso_working_set", &solve_working_set, py::arg("A"), py::arg("Yt"), py::arg("lam"), py::arg("X0t") = py::none(),
+        py::arg("tol") = 1e-6, py::arg("max_iter") = 10000, py::arg("p0") = 100, py::arg("n_threads") = 0,
+        "LASSO on dense A by working sets with an inner Gram-form FISTA and support polish; Yt (B, M).");
   m.def(
       "lasso_network",
       [](const NetworkOperator& op, const CArray& Yt, const CArray& lam, std::optional<CArray> X0t,

@@ -27,6 +27,7 @@ py::tuple propagate_py(const CArray& W, const CArray& Z, const CArray& S, std::o
   const Index M = rec.size(), L = z.cols(), B = S.shape(0), N = S.shape(1);
   require(z.rows() == M, "Z must have shape (M, L) with M = " + std::to_string(M));
   require(S.shape(2) == L, "S must have shape (B, N, L) with L = " + std::to_string(L));
+  require_allocation(double(B) * double(return_states ? N : 1) * double(M), "propagate's states for this S");
   const double* x0p = nullptr;
   if (x0) {
     require_ndim(*x0, 2, "x0");
@@ -65,6 +66,7 @@ py::array_t<double> measurement_operator_py(const CArray& W, const CArray& Z, In
   const Recurrence rec = make_recurrence(W, structure);
   auto z = as_matrix(Z, "Z");
   require(z.rows() == rec.size(), "Z must have shape (M, L) with M = " + std::to_string(rec.size()));
+  require_allocation(double(rec.size()) * double(N) * double(z.cols()), "measurement_operator A (M x N*L) for this N");
   py::array_t<double> A({rec.size(), N * z.cols()});
   double* Ap = A.mutable_data();
   {
@@ -151,6 +153,7 @@ FASTMEM_REGISTER(network) {
           },
           py::arg("Y"), py::arg("n_threads") = 0, "A.T @ Y for Y of shape (M,) or (M, B).")
       .def("to_dense", [](const NetworkOperator& op) {
+        require_allocation(double(op.rows()) * double(op.cols()), "to_dense: A (M x N*L) for this N");
         py::array_t<double> A({op.rows(), op.cols()});
         Eigen::Map<RowMatrix>(A.mutable_data(), op.rows(), op.cols()) = op.to_dense();
         return A;

@@ -68,6 +68,8 @@ def build_info() -> dict:
 
 def show_config(file=None) -> None:
     """Print fastmem's version, OpenMP, thread count, Eigen and compiler flags, and optional packages."""
+    if file is not None and not callable(getattr(file, "write", None)):
+        raise TypeError(f"file must be a writable text stream (with .write) or None, got {type(file).__name__}")
     info = build_info()
     out = file or sys.stdout
     print(f"fastmem {__version__}", file=out)

@@ -53,6 +53,16 @@ def lasso_dense(
     lipschitz: float = 0.0,
     n_threads: int = 0,
 ) -> dict[str, Any]: ...
+def lasso_working_set(
+    A: Array,
+    Yt: Array,
+    lam: Array,
+    X0t: Optional[Array] = None,
+    tol: float = 1e-6,
+    max_iter: int = 10000,
+    p0: int = 100,
+    n_threads: int = 0,
+) -> dict[str, Any]: ...
 def lasso_network(
     op: NetworkOperator,
     Yt: Array,

@@ -84,6 +84,8 @@ def as_float_array(
             raise ValueError(f"{name} must have shape {want}, got {arr.shape}")
     if not allow_empty and arr.size == 0:
         raise ValueError(f"{name} must not be empty, got shape {arr.shape}")
+    # a broadcast or strided view can be far larger than the memory it occupies
+    check_allocation(arr.size, f"{name} of shape {arr.shape} as float64")
     arr = np.ascontiguousarray(arr, dtype=np.float64)
     if finite and arr.size and not np.isfinite(arr).all():
         raise ValueError(f"{name} contains NaN or Inf")
@@ -123,6 +125,13 @@ def check_float(
         op = "<=" if max_inclusive else "<"
         raise ValueError(f"{name} must be {op} {maximum}, got {value}")
     return value
+
+
+def check_bool(value, name: str) -> bool:
+    """A bool argument (Python or numpy bool; not an int, a string or an array)."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be a bool, got {type(value).__name__} {value!r}")
+    return bool(value)
 
 
 def check_choice(value, name: str, choices: Sequence[str]) -> str:

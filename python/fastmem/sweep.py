@@ -66,6 +66,10 @@ def process_pool(max_workers: Optional[int] = None, method: str = "spawn") -> Pr
     """A ``ProcessPoolExecutor`` with a start method that is safe after OpenMP ("spawn" or "forkserver")."""
     if method not in ("spawn", "forkserver"):
         raise ValueError(f"method must be 'spawn' or 'forkserver' (fork after OpenMP can hang), got {method!r}")
+    if max_workers is not None:
+        from ._validation import check_int
+
+        max_workers = check_int(max_workers, "max_workers", minimum=1, maximum=4096)
     return ProcessPoolExecutor(max_workers=max_workers, mp_context=multiprocessing.get_context(method))
 
 
@@ -99,11 +103,11 @@ class SweepStore:
     """
 
     def __init__(self, path, meta: Mapping[str, Any], key: Sequence[str]):
-        self.path = os.fspath(path)
-        if not self.path.endswith(".csv"):
-            raise ValueError(f"store must be a .csv file path, got {self.path!r}")
+        self.path = _store_path(path)
+        if not isinstance(meta, Mapping):
+            raise TypeError(f"meta must be a mapping of JSON-serialisable settings, got {type(meta).__name__}")
         self.meta = json.loads(json.dumps(dict(meta), sort_keys=True))
-        self.key = tuple(key)
+        self.key = _check_key(key)
         self.columns: Optional[List[str]] = None
         self._existing = self._open()
 
@@ -126,7 +130,12 @@ class SweepStore:
                 fh.flush()
                 os.fsync(fh.fileno())
             data = data[:cut]
-        text = data.decode("utf-8")
+            if not data:  # the cut was inside the settings line: nothing was stored yet
+                return pd.DataFrame()
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise ValueError(f"store {self.path!r} is damaged (not UTF-8 text: {exc}); choose another file") from None
         lines = text.splitlines(keepends=True)
         if not lines or not lines[0].startswith(_MAGIC):
             raise ValueError(f"store {self.path!r} is not a fastmem sweep store (no '{_MAGIC}' first line); "
@@ -157,6 +166,11 @@ class SweepStore:
             frame = pd.read_csv(io.StringIO("".join(lines[1:])), **_READ_KW)
         except Exception as exc:  # pragma: no cover - damaged in the middle, not at the end
             raise ValueError(f"store {self.path!r} cannot be read ({exc}); it was edited or damaged") from None
+        damaged = frame[list(self.key) + [_TASK_ROWS]].isna().any(axis=1)
+        if damaged.any():
+            where = ", ".join(str(i + 3) for i in np.flatnonzero(damaged.to_numpy())[:5])
+            raise ValueError(f"store {self.path!r} has damaged lines (line {where}: a key or {_TASK_ROWS} is "
+                             "missing); it was edited or corrupted, choose another file")
         # Keep only complete tasks: a task is complete when all its rows are present.
         counts = frame.groupby(list(self.key), sort=False)[_TASK_ROWS].transform("size")
         complete = counts == frame[_TASK_ROWS]
@@ -193,6 +207,8 @@ class SweepStore:
     # -- writing ------------------------------------------------------------
     def append(self, rows: Sequence[Row]) -> None:
         """Append the rows of one task: one write of whole lines, then flush and fsync."""
+        if not isinstance(rows, Sequence) or isinstance(rows, (str, bytes)):
+            raise TypeError(f"rows must be a list of dicts, got {type(rows).__name__}")
         if not rows:
             return
         buf = io.StringIO()
@@ -221,10 +237,35 @@ class SweepStore:
             os.close(fd)
 
 
+def _store_path(path) -> str:
+    if not isinstance(path, (str, os.PathLike)) or isinstance(os.fspath(path), bytes):
+        raise TypeError(f"store must be a str or os.PathLike .csv file name, got {type(path).__name__}")
+    path = os.fspath(path)
+    if not path.endswith(".csv"):
+        raise ValueError(f"store must be a .csv file path, got {path!r}")
+    if "\x00" in path:
+        raise ValueError("store path must not contain NUL characters")
+    return path
+
+
+def _check_key(key) -> Tuple[str, ...]:
+    if isinstance(key, str) or not isinstance(key, (tuple, list)):
+        raise TypeError(f"key must be a tuple or list of column names, got {type(key).__name__} {key!r}")
+    key = tuple(key)
+    if not key or not all(isinstance(k, str) for k in key):
+        raise ValueError(f"key must be a non-empty sequence of column names, got {key!r}")
+    return key
+
+
 def read_store(path, key: Sequence[str]) -> pd.DataFrame:
     """The complete tasks' rows of a store (any settings), sorted by ``key``; repairs a cut last line."""
-    with open(os.fspath(path), "r", encoding="utf-8") as fh:
-        first = fh.readline()
+    path = _store_path(path)
+    key = _check_key(key)
+    try:
+        with open(path, "r", encoding="utf-8") as fh:
+            first = fh.readline()
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"store {path!r} is damaged (not UTF-8 text: {exc})") from None
     if not first.startswith(_MAGIC):
         raise ValueError(f"{path!r} is not a fastmem sweep store")
     meta = json.loads(first[len(_MAGIC):].strip().partition(" ")[2])
@@ -336,11 +377,11 @@ def run_sweep(
         Every row of every task (those from the store first-come, then new),
         sorted by ``key``.
     """
-    key = tuple(key)
-    if not key or not all(isinstance(k, str) for k in key):
-        raise ValueError(f"key must be a non-empty sequence of column names, got {key!r}")
+    key = _check_key(key)
     if not callable(worker):
         raise TypeError(f"worker must be callable, got {type(worker).__name__}")
+    if isinstance(tasks, (str, bytes)) or not isinstance(tasks, (Sequence, np.ndarray)):
+        raise TypeError(f"tasks must be a sequence of tuples, got {type(tasks).__name__}")
     tasks = [tuple(t) if isinstance(t, (tuple, list)) else (t,) for t in tasks]
     for t in tasks:
         if len(t) != len(key):

@@ -6,6 +6,9 @@
 #include <Eigen/Core>
 #include <stdexcept>
 #include <string>
+#if defined(__unix__) || defined(__APPLE__)
+#include <unistd.h>
+#endif
 
 namespace fastmem {
 
@@ -24,6 +27,31 @@ inline void require_shape(Eigen::Index rows, Eigen::Index cols, Eigen::Index wan
     throw std::invalid_argument(std::string(name) + " must have shape (" + std::to_string(want_rows) + ", " +
                                 std::to_string(want_cols) + "), got (" + std::to_string(rows) + ", " +
                                 std::to_string(cols) + ")");
+}
+
+// Thrown before an allocation that cannot fit in memory; the bindings turn it into
+// Python's MemoryError with this message (see module.cpp).
+struct memory_error : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+inline double physical_memory_bytes() {
+#if defined(_SC_PHYS_PAGES) && defined(_SC_PAGE_SIZE)
+  const long pages = sysconf(_SC_PHYS_PAGES), size = sysconf(_SC_PAGE_SIZE);
+  if (pages > 0 && size > 0) return double(pages) * double(size);
+#endif
+  return 16.0 * 1024 * 1024 * 1024;
+}
+
+// Refuse (memory_error naming `what`) to allocate n_values doubles when they would
+// need more than 80% of physical memory (the rule of fastmem._validation.check_allocation).
+// n_values is a double so that products of sizes cannot overflow before the check.
+inline void require_allocation(double n_values, const std::string& what) {
+  const double need = n_values * 8.0, limit = 0.8 * physical_memory_bytes();
+  if (!(need <= limit))
+    throw memory_error(what + " would need " + std::to_string(need / 1073741824.0) +
+                       " GiB, more than this machine can hold (" + std::to_string(limit / 1073741824.0) +
+                       " GiB usable); reduce the sizes");
 }
 
 }  // namespace fastmem

@@ -12,7 +12,7 @@ from typing import Sequence, Tuple
 
 import numpy as np
 
-from .._validation import as_float_array, check_int
+from .._validation import as_float_array, check_allocation, check_int
 
 
 @dataclass(frozen=True)
@@ -81,6 +81,8 @@ def pca(states, n_components: int = 3) -> PCA:
     mean = X.mean(axis=0)
     Xc = X - mean
     cov = (Xc.T @ Xc) / (T - 1)
+    if not np.isfinite(cov).all():
+        raise ValueError("states are too large: their covariance overflows float64")
     evals, evecs = np.linalg.eigh(cov)
     order = np.argsort(evals)[::-1]
     evals = np.clip(evals[order], 0.0, None)
@@ -127,8 +129,8 @@ class TriggeredAverage:
 def switch_times(outputs, source: Sequence[float], target: Sequence[float]) -> np.ndarray:
     """Steps t where ``sign(outputs[t-1]) == source`` and ``sign(outputs[t]) == target``."""
     Y = as_float_array(outputs, "outputs", ndim=2, allow_empty=False)
-    src = np.asarray(source, dtype=float)
-    tgt = np.asarray(target, dtype=float)
+    src = as_float_array(source, "source")
+    tgt = as_float_array(target, "target")
     if src.shape != (Y.shape[1],) or tgt.shape != (Y.shape[1],):
         raise ValueError(
             f"source and target must have length {Y.shape[1]} (the number of outputs), got {src.shape} and {tgt.shape}"
@@ -172,8 +174,9 @@ def triggered_average(
         raise ValueError(f"outputs must have as many steps as states ({X.shape[0]}), got {Y.shape[0]}")
     before = check_int(before, "before", minimum=0)
     after = check_int(after, "after", minimum=1)
+    check_allocation((before + after) * X.shape[1], "the triggered average (before + after, N)")
     for name, v in (("source", source), ("target", target)):
-        arr = np.asarray(v, dtype=float)
+        arr = as_float_array(v, name, ndim=1)
         if not np.isin(arr, (-1.0, 0.0, 1.0)).all():
             raise ValueError(f"{name} must hold values in {{-1, 0, 1}}, got {tuple(v)}")
     t = switch_times(Y, source, target)

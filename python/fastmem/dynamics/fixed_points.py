@@ -186,6 +186,9 @@ def sample_states(states, n: int, noise: float = 0.0, rng: RNGLike = None) -> np
 def deduplicate(points: np.ndarray, q: np.ndarray, tol: float) -> Tuple[np.ndarray, np.ndarray]:
     """Greedy deduplication: visit points by increasing q, keep a point unless it lies within
     ``tol`` (Euclidean) of a kept one. Returns (indices kept, count of points merged into each)."""
+    points = as_float_array(points, "points", ndim=2)
+    q = as_float_array(q, "q", shape=(points.shape[0],))
+    tol = check_float(tol, "tol", minimum=0.0)
     order = np.argsort(q, kind="stable")
     kept: list = []
     counts: list = []
@@ -210,7 +213,10 @@ def jacobian_eigenvalues(model_or_W: Any, points, n_threads: Optional[int] = Non
     """
     W, _, _ = _unpack_model(model_or_W, None, None)
     points = as_float_array(points, "points", ndim=2, shape=(None, W.shape[0]))
-    return _core.map_jacobian_eigenvalues(W, points, n_threads=check_threads(n_threads))
+    eig = _core.map_jacobian_eigenvalues(W, points, n_threads=check_threads(n_threads))
+    if not np.isfinite(eig).all():
+        raise ValueError("points are too large: the Jacobian diag(1 - S^2) W overflows float64")
+    return eig
 
 
 def find_fixed_points(

@@ -9,18 +9,27 @@ Weights keep the math's shapes: W (N, N), W_in (N, n_in), W_out (n_out, N).
 from __future__ import annotations
 
 import os
+import zipfile
 from typing import Any, Dict, Optional, Tuple, Union
 
 import numpy as np
 
 from .. import _core
 from .._rng import RNGLike, as_generator
-from .._validation import as_float_array, check_int, check_threads
+from .._validation import as_float_array, check_bool, check_int, check_threads
 
 FORMAT_NAME = "fastmem.TanhRNN"
 FORMAT_VERSION = 1
 
 PathLike = Union[str, "os.PathLike[str]"]
+
+
+def _check_path(path) -> None:
+    """A file name (str or path-like): an int would be taken as an open file descriptor."""
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"path must be a str or os.PathLike file name, got {type(path).__name__}")
+    if "\x00" in os.fspath(path):
+        raise ValueError("path must not contain NUL characters")
 
 
 class TanhRNN:
@@ -59,6 +68,8 @@ class TanhRNN:
         train_input: bool = False,
         rng: RNGLike = None,
     ) -> None:
+        check_bool(bias, "bias")
+        check_bool(train_input, "train_input")
         N = check_int(n_hidden, "n_hidden", minimum=1, maximum=100_000)
         n_in = check_int(n_in, "n_in", minimum=1, maximum=100_000)
         n_out = check_int(n_out, "n_out", minimum=1, maximum=100_000)
@@ -103,8 +114,25 @@ class TanhRNN:
         return {"W": W, "W_in": W_in, "W_out": W_out, "b": b, "b_out": b_out}
 
     def set_weights(self, weights: Dict[str, Optional[np.ndarray]]) -> None:
-        for key in ("W", "W_in", "W_out", "b", "b_out"):
-            value = weights[key]
+        if not isinstance(weights, dict):
+            raise TypeError(f"weights must be a dict with W, W_in, W_out, b, b_out, got {type(weights).__name__}")
+        missing = [k for k in ("W", "W_in", "W_out", "b", "b_out") if k not in weights]
+        if missing:
+            raise ValueError(f"weights lacks {missing} (b and b_out may be None)")
+        W = as_float_array(weights["W"], "W", ndim=2, allow_empty=False)
+        N = W.shape[0]
+        if W.shape != (N, N):
+            raise ValueError(f"W must be square (N, N), got {W.shape}")
+        W_in = as_float_array(weights["W_in"], "W_in", shape=(N, None), allow_empty=False)
+        W_out = as_float_array(weights["W_out"], "W_out", shape=(None, N), allow_empty=False)
+        b, b_out = weights["b"], weights["b_out"]
+        if (b is None) != (b_out is None):
+            raise ValueError("b and b_out must both be arrays or both be None")
+        if b is not None:
+            b = as_float_array(b, "b", shape=(N,))
+            b_out = as_float_array(b_out, "b_out", shape=(W_out.shape[0],))
+        checked = {"W": W, "W_in": W_in, "W_out": W_out, "b": b, "b_out": b_out}
+        for key, value in checked.items():
             setattr(self, key, None if value is None else np.array(value, dtype=np.float64))
 
     def copy(self) -> "TanhRNN":
@@ -165,6 +193,9 @@ class TanhRNN:
         task : FlipFlopTask, optional
             Its settings are stored (default: ``self.task_settings``, if any).
         """
+        _check_path(path)
+        if task is not None and not callable(getattr(task, "settings", None)):
+            raise TypeError(f"task must be a FlipFlopTask or None, got {type(task).__name__}")
         w = self.weights()
         arrays: Dict[str, np.ndarray] = {
             "format": np.array(FORMAT_NAME),
@@ -196,9 +227,10 @@ class TanhRNN:
             If the file is not a fastmem TanhRNN file of a known version, or its
             arrays are missing, mis-shaped, non-finite or of the wrong type.
         """
+        _check_path(path)
         try:
             data = np.load(path, allow_pickle=False)
-        except ValueError as exc:
+        except (ValueError, EOFError, zipfile.BadZipFile) as exc:
             raise ValueError(f"{path} is not a readable TanhRNN npz file: {exc}") from None
         if not hasattr(data, "files"):
             raise ValueError(f"{path} is not an npz archive (a single array?)")
@@ -209,6 +241,8 @@ class TanhRNN:
                     arrays[key] = data[key]
                 except ValueError as exc:  # object arrays need pickle
                     raise ValueError(f"{path}: array {key!r} cannot be read without pickle: {exc}") from None
+                except (zipfile.BadZipFile, EOFError, OSError) as exc:  # damaged: CRC, truncated member
+                    raise ValueError(f"{path}: array {key!r} is damaged ({exc})") from None
         finally:
             data.close()
         return cls._from_arrays(arrays, str(path))
@@ -311,7 +345,10 @@ class TanhRNN:
         """
         import torch
 
+        batch_first = check_bool(batch_first, "batch_first")
         dtype = torch.float64 if dtype is None else dtype
+        if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
+            raise TypeError(f"dtype must be a floating torch.dtype or None, got {dtype!r}")
         w = self.weights()
         rnn = torch.nn.RNN(self.n_in, self.n_hidden, nonlinearity="tanh", bias=self.bias, batch_first=batch_first)
         linear = torch.nn.Linear(self.n_hidden, self.n_out, bias=self.bias)

@@ -50,12 +50,18 @@ def hold_last_pulse(inputs: np.ndarray, initial: Optional[np.ndarray] = None) ->
     -------
     ndarray of the same shape as ``inputs``, entries in {-1, 0, +1}.
     """
-    x = np.asarray(inputs, dtype=np.float64)
+    x = as_float_array(inputs, "inputs", ndim=(2, 3))
     squeeze = x.ndim == 2
     if squeeze:
         x = x[None]
     B, T, K = x.shape
-    init = np.zeros((B, K)) if initial is None else np.broadcast_to(np.asarray(initial, dtype=np.float64), (B, K))
+    if initial is None:
+        init = np.zeros((B, K))
+    else:
+        init = as_float_array(initial, "initial", ndim=(1, 2))
+        if init.shape not in ((K,), (B, K)):
+            raise ValueError(f"initial must have shape ({K},) or ({B}, {K}), got {init.shape}")
+        init = np.broadcast_to(init, (B, K))
     steps = np.arange(T).reshape(1, T, 1)
     last = np.maximum.accumulate(np.where(x != 0, steps, -1), axis=1)
     picked = np.take_along_axis(x, np.maximum(last, 0), axis=1)
@@ -134,6 +140,12 @@ class FlipFlopTask:
         B, T, K = x.shape
         if pending is None:
             pending = np.zeros((B, self.delay, K))
+        else:
+            pending = as_float_array(pending, "pending", shape=(B, self.delay, K))
+        if held is not None:
+            held = as_float_array(held, "held", ndim=(1, 2))
+            if held.shape not in ((K,), (B, K)):
+                raise ValueError(f"held must have shape ({K},) or ({B}, {K}), got {held.shape}")
         ext = np.concatenate([pending, x], axis=1)
         hold = hold_last_pulse(ext, held)
         y = hold[:, :T, :]
@@ -166,6 +178,7 @@ class FlipFlopTask:
         steps = check_int(steps, "steps", minimum=0)
         chunk = check_int(chunk, "chunk", minimum=1)
         B = 1 if batch is None else check_int(batch, "batch", minimum=1)
+        check_allocation(2 * B * (min(chunk, steps) + self.delay + 1) * self.bits, "one chunk of the stream (batch x chunk)")
         gen = self.rng if rng is None else as_generator(rng)
         return self._stream(steps, chunk, B, batch is None, gen)
 
@@ -181,6 +194,10 @@ class FlipFlopTask:
 
     def next_targets(self, x: np.ndarray, state: _StreamState) -> np.ndarray:
         """Targets of the chunk ``x`` (B, n, bits) continuing ``state``, which is advanced."""
+        if not isinstance(state, _StreamState):
+            raise TypeError(f"state must come from new_state(), got {type(state).__name__}")
+        B = state.held.shape[0]
+        x = as_float_array(x, "x", shape=(B, None, self.bits))
         ext = np.concatenate([state.pending, x], axis=1)
         hold = hold_last_pulse(ext, state.held)
         n = x.shape[1]
@@ -191,4 +208,6 @@ class FlipFlopTask:
 
     def new_state(self, batch: int) -> _StreamState:
         """A fresh stream state (streams at rest) for :meth:`next_targets`."""
+        batch = check_int(batch, "batch", minimum=1)
+        check_allocation(batch * (self.delay + 1) * self.bits, "the stream state for this batch")
         return _StreamState(np.zeros((batch, self.bits)), np.zeros((batch, self.delay, self.bits)))

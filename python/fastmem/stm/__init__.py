@@ -13,6 +13,9 @@ Theory (bounds and classical memory capacity):
     sparse_nodes_needed, lowrank_nodes_needed, sparse_capacity_bound, lowrank_capacity_bound,
     memory_capacity, MemoryCapacity, state_covariance
 
+Infinite-length inputs (Fig. 3):
+    recall_curve, summarize_curve, optimal_recall_length, measured_optimum
+
 Phase diagrams (Fig. 2):
     phase_diagram, phase_trial, PhaseDiagram
 """
@@ -32,6 +35,7 @@ from .theory import (
     sparse_nodes_needed,
     state_covariance,
 )
+from .recall import measured_optimum, optimal_recall_length, recall_curve, summarize_curve
 from .phase import PhaseDiagram, phase_diagram, phase_trial
 
 __all__ = [
@@ -56,6 +60,10 @@ __all__ = [
     "memory_capacity",
     "MemoryCapacity",
     "state_covariance",
+    "recall_curve",
+    "summarize_curve",
+    "optimal_recall_length",
+    "measured_optimum",
     "phase_diagram",
     "phase_trial",
     "PhaseDiagram",

@@ -15,7 +15,7 @@ from typing import Optional, Union
 
 import numpy as np
 
-from .._validation import as_float_array, check_allocation, check_int
+from .._validation import as_float_array, check_allocation, check_int, check_bool
 from .signals import BASES, temporal_basis
 
 
@@ -72,7 +72,7 @@ def coherence(
         atoms = X.reshape(N, L, X.shape[1])  # row-major stream layout: row n*L + l
     check_allocation(oversample * N * atoms.shape[1] * atoms.shape[2] * 2, "coherence FFT")
     norms = np.sqrt(np.sum(atoms**2, axis=(0, 1)))
-    if normalize:
+    if check_bool(normalize, "normalize"):
         if np.any(norms == 0):
             raise ValueError("Psi_or_atoms has an all-zero atom; its coherence is undefined")
         atoms = atoms / norms

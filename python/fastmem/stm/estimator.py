@@ -6,7 +6,7 @@ from typing import Optional
 
 import numpy as np
 
-from .._validation import as_float_array, check_float, check_int
+from .._validation import as_float_array, check_bool, check_float, check_int
 from .lasso import lasso
 
 
@@ -81,6 +81,8 @@ class Lasso:
         """Fit on X (n_samples, n_features) and y (n_samples,) or (n_samples, n_targets)."""
         alpha = check_float(self.alpha, "alpha", minimum=0.0)
         max_iter = check_int(self.max_iter, "max_iter", minimum=1)
+        check_bool(self.fit_intercept, "fit_intercept")
+        check_bool(self.warm_start, "warm_start")
         X = as_float_array(X, "X", ndim=2, allow_empty=False)
         y = as_float_array(y, "y", ndim=(1, 2), allow_empty=False)
         n, p = X.shape
@@ -124,6 +126,8 @@ class Lasso:
         """Coefficient of determination R^2 (uniform average over targets)."""
         y = as_float_array(y, "y", ndim=(1, 2))
         pred = self.predict(X)
+        if pred.shape != y.shape:
+            raise ValueError(f"y must have shape {pred.shape} (one value per row of X), got {y.shape}")
         w = np.ones(y.shape[0]) if sample_weight is None else as_float_array(sample_weight, "sample_weight", ndim=1)
         w = w.reshape((-1,) + (1,) * (y.ndim - 1))
         mean = np.sum(w * y, axis=0) / np.sum(w)

@@ -18,11 +18,13 @@ from typing import Optional, Tuple, Union
 import numpy as np
 
 from .. import _core
-from .._validation import as_float_array, check_allocation, check_float, check_int, check_threads
+from .._validation import as_float_array, check_allocation, check_choice, check_float, check_int, check_threads
 from .network import NetworkOperator
 from .signals import BASES, dct_basis
 
 ORTHONORMAL_ATOL = 1e-8
+ALGORITHMS = ("auto", "fista", "working_set")
+WORKING_SET_P0 = 100  # size of the first working set
 
 
 @dataclass(frozen=True)
@@ -47,7 +49,8 @@ class LassoResult:
     lam : float or ndarray (B,)
         The regularisation actually used (resolved from ``"auto"``).
     lipschitz : float
-        The step's Lipschitz constant, an estimate of ``||A Psi||_2^2``.
+        The step's Lipschitz constant, an estimate of ``||A Psi||_2^2`` (``"fista"``;
+        0 for ``"working_set"``, whose inner problems each estimate their own).
     """
 
     coef: np.ndarray
@@ -141,6 +144,7 @@ def lasso(
     max_iter: int = 10000,
     warm_start=None,
     signal_shape: Optional[Tuple[int, int]] = None,
+    algorithm: str = "auto",
     n_threads: Optional[int] = None,
 ) -> LassoResult:
     """Recover sparse coefficients from measurements by LASSO (FISTA in C++).
@@ -151,8 +155,22 @@ def lasso(
 
     by FISTA with a step from a power-iteration estimate of ||A Psi||^2, monotone
     adaptive restart (O'Donoghue & Candes) and a stop on the relative duality gap
-    ``gap <= tol * objective`` (or ``max_iter`` steps). All columns advance together
-    as matrix products; converged columns leave the batch.
+    ``gap <= tol * objective`` (or ``max_iter`` steps).
+
+    Two drivers (``algorithm``):
+
+    * ``"fista"``: FISTA on the whole problem; all columns of y advance together as
+      matrix products (one apply and one adjoint of A Psi per step), converged
+      columns leave the batch. The only driver for a NetworkOperator.
+    * ``"working_set"`` (dense A): FISTA on a growing subset W of the columns
+      (started from the largest correlations |a_j^T y|, extended by the KKT violators
+      |a_j^T r| > lam of the whole problem after each inner solve, as celer does),
+      in Gram form on W, with a support polish (the least-squares solution on the
+      identified sign pattern, by Cholesky, accepted only when it lowers the
+      objective). Optimality is always checked on all columns. Columns of a batch
+      are solved independently, in parallel.
+
+    ``"auto"`` picks ``"working_set"`` for a dense A and ``"fista"`` otherwise.
 
     Parameters
     ----------
@@ -182,6 +200,8 @@ def lasso(
     signal_shape : (N, L), optional
         Shape of one stream when A is dense (a NetworkOperator knows it); needed for
         ``basis="dct"`` and to return S.
+    algorithm : {"auto", "fista", "working_set"}
+        See above; ``max_iter`` counts FISTA steps (inner steps for working sets).
     n_threads : int, optional
 
     Returns
@@ -216,6 +236,11 @@ def lasso(
     B = Y.shape[1]
     if B == 0:
         raise ValueError("y must have at least one column")
+    check_choice(algorithm, "algorithm", ALGORITHMS)
+    if algorithm == "working_set" and is_op:
+        raise ValueError("algorithm='working_set' needs a dense A; use 'fista' (or 'auto') with a NetworkOperator")
+    if algorithm == "auto":
+        algorithm = "fista" if is_op else "working_set"
     tol = check_float(tol, "tol", minimum=0.0)
     max_iter = check_int(max_iter, "max_iter", minimum=0)
     threads = check_threads(n_threads)
@@ -250,9 +275,12 @@ def lasso(
 
     if is_op:
         out = _core.lasso_network(A._op, Yt, lam_vec, X0t, kind, Psi, L_basis, tol, max_iter, 0.0, threads)
-    else:
+    elif algorithm == "fista":
         APsi = _dense_times_basis(A, kind, Psi, L_basis)
         out = _core.lasso_dense(APsi, Yt, lam_vec, X0t, "identity", None, 1, tol, max_iter, 0.0, threads)
+    else:
+        APsi = _dense_times_basis(A, kind, Psi, L_basis)
+        out = _core.lasso_working_set(APsi, Yt, lam_vec, X0t, tol, max_iter, WORKING_SET_P0, threads)
 
     coef2 = np.ascontiguousarray(out["coef"].T)  # (P, B)
     S = _synthesize(coef2, kind, Psi, shape)

@@ -28,6 +28,7 @@ from .._rng import RNGLike, as_generator
 from .._validation import (
     as_float_array,
     check_allocation,
+    check_bool,
     check_choice,
     check_float,
     check_int,
@@ -77,6 +78,7 @@ def random_network(
     L = check_int(L, "L", minimum=1)
     check_choice(kind, "kind", NETWORK_KINDS)
     radius = check_float(radius, "radius", minimum=0.0, min_inclusive=False)
+    rotate = check_bool(rotate, "rotate")
     check_allocation(M * M + M * L, "random_network(M, L)")
     gen = as_generator(rng)
     if kind == "circle":
@@ -114,6 +116,9 @@ def _haar_orthogonal(M: int, gen: np.random.Generator) -> np.ndarray:
 
 def is_block_diagonal(W: np.ndarray) -> bool:
     """True when W has non-zeros only in the 2x2 blocks on its diagonal."""
+    W = as_float_array(W, "W", ndim=2, finite=False)
+    if W.shape[0] != W.shape[1]:
+        raise ValueError(f"W must be square (M, M), got shape {W.shape}")
     M = W.shape[0]
     if M <= 2:
         return True

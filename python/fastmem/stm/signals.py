@@ -150,6 +150,7 @@ def sparse_signal(
     """
     N = check_int(N, "N", minimum=1)
     L = check_int(L, "L", minimum=1)
+    check_allocation(N * L, "sparse_signal (N x L)")
     P = N * L
     K = check_int(K, "K", minimum=0, maximum=P)
     if not isinstance(basis, str):

@@ -60,9 +60,12 @@ __all__ = [
 # --------------------------------------------------------------------------- bounds
 
 
-def _log_term(N: int, L: int, exponent: float) -> float:
+def _log_term(N: int, L: int, exponent: float, name: str = "the exponent") -> float:
     # log(N L) is 0 for N = L = 1; the bound is meaningful for N L >= 2, keep it >= log 2.
-    return math.log(max(N * L, 2)) ** exponent
+    try:
+        return math.log(max(N * L, 2)) ** exponent
+    except OverflowError:
+        raise ValueError(f"{name} = {exponent} is too large: log(N L)**{name} overflows float64") from None
 
 
 def sparse_nodes_needed(
@@ -104,9 +107,9 @@ def sparse_nodes_needed(
     C = check_float(C, "C", minimum=0.0, min_inclusive=False)
     gamma = check_float(gamma, "gamma", minimum=0.0)
     if mu is None:
-        mu = coherence(basis, N=N)
+        mu = _named_coherence(basis, N) if isinstance(basis, str) and basis == "identity" else coherence(basis, N=N)
     mu = check_float(mu, "mu", minimum=0.0, min_inclusive=False)
-    return C * K * mu**2 * _log_term(N, L, gamma)
+    return C * K * mu**2 * _log_term(N, L, gamma, "gamma")
 
 
 def lowrank_nodes_needed(
@@ -156,7 +159,7 @@ def lowrank_nodes_needed(
         else:
             mu = 1.0
     mu = check_float(mu, "mu", minimum=0.0, min_inclusive=False)
-    return C * mu**2 * R * (N + L) * _log_term(N, L, lam)
+    return C * mu**2 * R * (N + L) * _log_term(N, L, lam, "lam")
 
 
 def sparse_capacity_bound(
@@ -172,6 +175,8 @@ def sparse_capacity_bound(
     """
     M = check_int(M, "M", minimum=1)
     rate = check_float(rate, "rate", minimum=0.0, maximum=1.0, min_inclusive=False)
+    n_max = check_int(n_max, "n_max", minimum=1)
+    L = check_int(L, "L", minimum=1)
     if not isinstance(basis, str):
         raise TypeError("sparse_capacity_bound needs a named basis ('identity' or 'dct'), whose atoms exist for every N")
 
@@ -186,6 +191,7 @@ def lowrank_capacity_bound(M: int, R: int, L: int, C: float = 1.0, lam: float = 
     """The longest rank-R stream (N, L) the low-rank bound admits for M nodes (mu = 1), 0 if none."""
     M = check_int(M, "M", minimum=1)
     R = check_int(R, "R", minimum=1)
+    n_max = check_int(n_max, "n_max", minimum=1)
 
     def ok(N: int) -> bool:
         return N >= R and lowrank_nodes_needed(R, N, L, C=C, lam=lam) < M
@@ -197,6 +203,8 @@ def lowrank_capacity_bound(M: int, R: int, L: int, C: float = 1.0, lam: float = 
 @functools.lru_cache(maxsize=256)
 def _named_coherence(basis: str, N: int) -> float:
     # A 2x oversampled grid: exact for both named bases (their peaks sit on grid points), 8x cheaper.
+    if basis == "identity":  # a spike's |DTFT| is 1 at every frequency: no N x N matrix needed
+        return 1.0
     return coherence(basis, N=N, oversample=2)
 
 
@@ -278,7 +286,7 @@ def state_covariance(W, Z, noise: float = 0.0, input_variance: float = 1.0) -> n
     C : ndarray (M, M), symmetric
     """
     W, Z = _check_network(W, Z)
-    sigma = check_float(noise, "noise", minimum=0.0)
+    sigma = check_float(noise, "noise", minimum=0.0, maximum=1e150)
     v = check_float(input_variance, "input_variance", minimum=0.0, min_inclusive=False)
     Q = v * (Z @ Z.T)
     Q[np.diag_indices_from(Q)] += sigma**2
@@ -462,7 +470,7 @@ def memory_capacity(
     W, Z = _check_network(W, Z)
     M, L = Z.shape
     K = 2 * M if max_delay is None else check_int(max_delay, "max_delay", minimum=1)
-    sigma = check_float(noise, "noise", minimum=0.0)
+    sigma = check_float(noise, "noise", minimum=0.0, maximum=1e150)
     v = check_float(input_variance, "input_variance", minimum=0.0, min_inclusive=False)
     check_choice(method, "method", ("exact", "simulate"))
     check_choice(nonlinearity, "nonlinearity", ("linear", "tanh"))

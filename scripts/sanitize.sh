@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# AddressSanitizer + UndefinedBehaviorSanitizer run of the C++ core.
+#
+#   scripts/sanitize.sh [pytest args...]      (default: the kernel-exercising tests)
+#
+# 1. builds _core with -DFASTMEM_SANITIZE=ON (ASan+UBSan, -fno-sanitize-recover) into
+#    build/sanitize (one module: -DFASTMEM_SIMD_VARIANTS=OFF), never touching
+#    python/fastmem/;
+# 2. stages a copy of the python package with that module in build/sanitize/pkg;
+# 3. runs pytest on it with libasan preloaded (Python itself is not instrumented),
+#    detect_leaks=0 (CPython's allocator "leaks" by design), halt_on_error=1, and
+#    UBSan reports fatal; any report makes the run, and this script, fail.
+#
+# Takes ~10-20 minutes on 2 cores (the build is most of it), so it is not part of
+# .ci/run; run it after changing C++ code. Set FASTMEM_SANITIZE_JOBS for the build.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+build="$root/build/sanitize"
+python=${PYTHON:-python}
+
+cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DFASTMEM_SANITIZE=ON \
+  -DFASTMEM_SIMD_VARIANTS=OFF -DFASTMEM_DEV_INPLACE=OFF -DSKBUILD_PROJECT_VERSION=0.1.0 \
+  -Dpybind11_DIR="$("$python" -m pybind11 --cmakedir)" >/dev/null
+cmake --build "$build" -j "${FASTMEM_SANITIZE_JOBS:-2}"
+
+# the package, with the sanitized core only (no AVX2 variant, no stale .so)
+rm -rf "$build/pkg" && mkdir -p "$build/pkg"
+cp -r python/fastmem "$build/pkg/fastmem"
+find "$build/pkg/fastmem" -name '_core*.so' -delete
+cp "$build"/_core*.so "$build/pkg/fastmem/"
+
+libasan=$(${CXX:-c++} -print-file-name=libasan.so)
+libubsan=$(${CXX:-c++} -print-file-name=libubsan.so)
+[ -f "$libasan" ] || { echo "sanitize.sh: libasan.so not found ($libasan)" >&2; exit 2; }
+
+log="$build/sanitizer-report"
+rm -f "$log".*
+if [ $# -eq 0 ]; then
+  # every test file that calls the kernels (fuzz, threads, and the areas' own tests)
+  set -- tests -q -x -p no:cacheprovider -k "not packaging and not simd and not wheel"
+fi
+
+status=0
+env LD_PRELOAD="$libasan:$libubsan" \
+  ASAN_OPTIONS="detect_leaks=0:halt_on_error=1:abort_on_error=0:exitcode=86:log_path=$log:strict_init_order=1:detect_stack_use_after_return=0" \
+  UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:exitcode=87:log_path=$log" \
+  FASTMEM_SIMD=baseline FASTMEM_FUZZ_TIMEOUT=120 PYTHONPATH="$build/pkg" \
+  "$python" -m pytest "$@" || status=$?
+
+# a report in a child process (the fuzz test runs children) shows up only as a file
+if compgen -G "$log.*" >/dev/null; then
+  echo "sanitize.sh: sanitizer reports:" >&2
+  cat "$log".* >&2
+  exit 1
+fi
+if [ $status -ne 0 ]; then
+  echo "sanitize.sh: pytest failed with status $status" >&2
+  exit $status
+fi
+"$python" -c "import fastmem, sys; sys.exit(0 if 'sanitize=ON' in fastmem._core.build_info().get('flags', str(fastmem._core.build_info())) else 3)" \
+  || { echo "sanitize.sh: the staged core is not the sanitized build" >&2; exit 3; }
+echo "sanitize.sh: clean (ASan+UBSan, $(date -u +%FT%TZ))"
