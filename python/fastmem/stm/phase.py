@@ -167,8 +167,14 @@ def theory_rho(model: str, gammas, N: int, L: int, C: float) -> np.ndarray:
     Low rank: ``M = C R (N + L) log(N L)``, i.e. ``R = M / (C (N + L) log(N L))`` and
     ``rho = R (L + N - R) / M``.
     """
-    gammas = np.asarray(gammas, dtype=float)
-    logp = math.log(N * L)
+    check_choice(model, "model", MODELS)
+    N = check_int(N, "N", minimum=1)
+    L = check_int(L, "L", minimum=1)
+    C = check_float(C, "C", minimum=0.0, min_inclusive=False)
+    gammas = as_float_array(gammas, "gammas", ndim=(0, 1))
+    if np.any(gammas <= 0):
+        raise ValueError("gammas must be > 0")
+    logp = math.log(N * L) if N * L > 1 else math.log(2)
     if model == "sparse":
         return np.full(gammas.shape, 1.0 / (C * logp))
     M = gammas * N * L
@@ -185,7 +191,16 @@ def fit_theory_constant(summary: pd.DataFrame, model: str, N: int, L: int, thres
     ``K_c = rho_c M``) or ``M / (R_c (N + L) log(NL))`` (low rank, with R_c from
     ``R_c (L + N - R_c) = rho_c M``). None when no column crosses.
     """
-    logp = math.log(N * L)
+    check_choice(model, "model", MODELS)
+    N = check_int(N, "N", minimum=1)
+    L = check_int(L, "L", minimum=1)
+    threshold = check_float(threshold, "threshold", minimum=0.0, min_inclusive=False)
+    if not isinstance(summary, pd.DataFrame):
+        raise TypeError(f"summary must be a pandas DataFrame (PhaseDiagram.summary), got {type(summary).__name__}")
+    missing = {"gamma", "rho", "median_rmse"} - set(summary.columns)
+    if missing:
+        raise ValueError(f"summary lacks the columns {sorted(missing)}")
+    logp = math.log(N * L) if N * L > 1 else math.log(2)
     values = []
     for gamma, cells in summary.groupby("gamma"):
         cells = cells.sort_values("rho")
@@ -353,6 +368,10 @@ def _make_config(model, coherence, L, N, gammas, rhos, trials, noise, network, r
     L = check_int(L, "L", minimum=1, maximum=100_000)
     N = check_int(N, "N", minimum=1, maximum=100_000)
     check_choice(network, "network", NETWORK_KINDS)
+    r = check_float(radius, "radius", minimum=0.0, min_inclusive=False)
+    if (N - 1) * math.log(r) > 200 * math.log(10):
+        raise ValueError(f"radius = {r} makes W^(N-1) overflow over N = {N} steps (radius^(N-1) > 1e200); "
+                         "use a radius near 1")
     return PhaseConfig(
         model=model, coherence=coherence, L=L, N=N,
         gammas=_grid(gammas, "gammas", DEFAULT_GAMMAS), rhos=_grid(rhos, "rhos", DEFAULT_RHOS),
