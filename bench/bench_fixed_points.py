@@ -99,7 +99,7 @@ def adam_on_q(W, S0, threads: int):
         if qn.max() < TOL_Q:
             break
         prev_q = qn.copy()
-        lv = float(loss)
+        lv = float(loss.detach())
         if lv > prev_loss:
             lr, n_better = max(lr * 0.95, 1e-3), 0
         else:
@@ -181,7 +181,8 @@ def main(argv=None) -> int:
         f"{K} initial states, N = {W.shape[0]}, noise {args.noise}, threads = {threads} "
         f"(fastmem: median of 3 runs; the others: one run)",
     )
-    print(f"\nfastmem census (0, 1, 2, 3, >3 unstable dims): {res.census()['total'].tolist()}")
+    print(f"\nfastmem census (0, 1, 2, 3, >3 unstable dims): {res.census()['total'].tolist()}; "
+          f"{res.factorisations} LU factorisations for {K} states")
     print(f"Adam-on-q / fastmem time: {t_adam / t_fm:.1f}x;  scipy root / fastmem: {t_root / t_fm:.1f}x")
     return 0
 

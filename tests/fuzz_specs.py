@@ -127,7 +127,7 @@ register("fastmem.stm.metrics.rmse", lambda: dict(S_true=stream(), S_hat=stream(
 register(
     "fastmem.stm.lasso.lasso",
     lambda: dict(A=lasso_problem()[0], y=lasso_problem()[1], lam=0.05, basis=None, noise=None, tol=1e-6,
-                 max_iter=500, warm_start=None, signal_shape=None, n_threads=None),
+                 max_iter=500, warm_start=None, signal_shape=None, algorithm="auto", n_threads=None),
 )
 # scikit-learn convention: the constructor stores, fit() validates -> fuzz the pair
 register("fastmem.stm.estimator.Lasso",
@@ -170,6 +170,32 @@ register(
 )
 register("fastmem.stm.theory.state_covariance",
          lambda: dict(W=0.9 * net()[0], Z=net()[1], noise=0.01, input_variance=1.0))
+
+# recall (stm.recall): tiny curves
+def _curve():
+    from fastmem.stm import recall
+
+    return recall.recall_curve(8, 2, 0.5, lengths=[1, 2, 3], trials=2, rate=0.5, rng=0, progress=False, max_iter=50)
+
+
+register("fastmem.stm.recall.burn_in_length", lambda: dict(q=0.8, tol=1e-6))
+register("fastmem.stm.recall.infinite_stream", lambda: dict(T=10, L=3, model="sparse", rate=0.2, rank=2, rng=0))
+register(
+    "fastmem.stm.recall.recall_curve",
+    lambda: dict(M=8, L=2, q=0.5, model="sparse", lengths=[1, 2], trials=1, rate=0.2, rank=1, noise=0.0,
+                 kind="circle", burn_in=None, lam_scale=1.0, noise_floor=1e-3, debias=True, tol=1e-3, max_iter=50,
+                 rng=0, store=None, executor=None, progress=False, n_threads=None),
+    finite=False,  # documented: rmse is NaN for a window that happens to be all zero
+)
+register("fastmem.stm.recall.summarize_curve", lambda: dict(table=_curve()), finite=False)  # NaN as above
+register("fastmem.stm.recall.optimal_recall_length",
+         lambda: dict(M=50, L=4, q=0.9, model="sparse", rate=0.1, rank=2, noise=0.0, C=1.0, exponent=1.0,
+                      lengths=None),
+         finite=False, aliases={"exponent": ["gamma"]})  # its error curve holds inf beyond capacity
+register("fastmem.stm.recall.measured_optimum", lambda: dict(table=_curve(), flat=0.25), finite=False)
+register("fastmem.stm.recall.storage_capacity",
+         lambda: dict(M=8, L=2, model="sparse", rate=0.2, rank=1, threshold=0.05, trials=1, radius=1.0, growth=1.5,
+                      n_max=4, tol=1e-3, max_iter=50, rng=0, n_threads=None))
 
 # --------------------------------------------------------------------------- dynamics
 
@@ -328,6 +354,12 @@ register(
     aliases=LASSO_ALIASES,
 )
 register(
+    "fastmem._core.lasso_working_set",
+    lambda: dict(A=lasso_problem()[0], Yt=lasso_problem()[1][None], lam=np.array([0.05]), X0t=None, tol=1e-6,
+                 max_iter=500, p0=4, n_threads=0),
+    aliases=LASSO_ALIASES,
+)
+register(
     "fastmem._core.lasso_network",
     lambda: dict(op=core_op(), Yt=R(8).standard_normal((2, 6)), lam=np.array([0.05, 0.1]), X0t=None,
                  basis_kind="identity", basis=None, L=2, tol=1e-6, max_iter=500, lipschitz=0.0, n_threads=0),
@@ -377,6 +409,10 @@ for _e in ("fastmem.stm.network.propagate", "fastmem.stm.network.measurement_ope
            "fastmem.stm.metrics.rmse", "fastmem.stm.theory.memory_capacity", "fastmem.stm.estimator.Lasso.score",
            "fastmem.stm.estimator.Lasso.fit", "fastmem.stm.estimator.Lasso.predict", "fastmem.stm.theory.state_covariance"):
     known(_e, "*=huge-values", "non-finite", "overflow of finite inputs x 1e300 returns Inf/NaN (not checked)")
+known("fastmem.stm.recall.optimal_recall_length", "q=tiny", "wrong-exception",
+      "q = 1e-300: OverflowError from float arithmetic in the derivation (recall.py), not a ValueError")
+known("fastmem.stm.recall.optimal_recall_length", "noise=huge", "wrong-exception",
+      "noise = 1e300: OverflowError (noise**2) in recall.py, not a ValueError")
 
 # --------------------------------------------------------------------------- phase diagrams (stm.phase)
 

@@ -246,3 +246,25 @@ def test_bad_input_gives_clear_errors(rng):
         _core.find_fixed_points(W, np.zeros(2), S0)
     with pytest.raises(ValueError, match="W must be square"):
         _core.map_jacobian_eigenvalues(np.ones((2, 3)), S0)
+
+
+def test_shared_jacobians_same_points_fewer_factorisations(rng):
+    W = np.diag([2.0, 2.5, 3.0]) + 0.05 * rng.standard_normal((3, 3))
+    S0 = rng.uniform(-1.1, 1.1, (600, 3))
+    shared = find_fixed_points(W, S0, share_jacobians=True)
+    alone = find_fixed_points(W, S0, share_jacobians=False)
+    assert len(shared) == len(alone) == 27
+    idx = match(shared.points, alone.points, 1e-9)
+    np.testing.assert_array_equal(shared.n_unstable[idx], alone.n_unstable)
+    assert shared.factorisations < alone.factorisations / 2
+
+
+def test_shared_jacobians_do_not_depend_on_threads(rng):
+    N = 20
+    W = np.diag(np.full(N, 1.8)) + 0.3 * rng.standard_normal((N, N)) / np.sqrt(N)
+    S0 = rng.uniform(-1, 1, (200, N))
+    a = _core.find_fixed_points(W, np.zeros(N), S0, share_batch=16, n_threads=1)
+    b = _core.find_fixed_points(W, np.zeros(N), S0, share_batch=16, n_threads=2)
+    for k in a:
+        np.testing.assert_array_equal(a[k], b[k])
+    assert (a["status"] == 0).sum() >= 10

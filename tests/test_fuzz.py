@@ -56,9 +56,8 @@ def test_discovery_sees_the_core_and_the_subpackages():
 def _run_children(entries, tmp_path):
     """The exhaustive sweep in child processes, restarted after a crash or hang."""
     out = tmp_path / "fuzz.jsonl"
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(p for p in [os.path.dirname(os.path.dirname(hostile.__file__)) + "/python",
-                                                   env.get("PYTHONPATH", "")] if p)
+    # the child imports fastmem exactly as this process did (installed or PYTHONPATH=python)
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
     skip: set = set()
     faults = []
     remaining = list(entries)

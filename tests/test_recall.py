@@ -17,13 +17,14 @@ from fastmem.stm.recall import (
 )
 
 # A sparse model at moderate q with a little state noise: the curve's minimum is interior.
-SETUP = dict(M=100, L=10, q=0.9, rate=0.1, noise=0.02)
+SETUP = dict(M=100, L=20, q=0.9, rate=0.05, noise=0.02)
 LENGTHS = [1, 2, 3, 5, 7, 10, 14, 20, 28, 40]
 
 
 @pytest.fixture(scope="module")
 def curve():
-    return recall_curve(**SETUP, lengths=LENGTHS, trials=60, rng=1, progress=False)
+    # n_threads=1: on a loaded 2-core machine the LASSO kernel with 2 OpenMP threads is far slower.
+    return recall_curve(**SETUP, lengths=LENGTHS, trials=60, rng=1, progress=False, n_threads=1)
 
 
 def test_curve_has_an_interior_minimum(curve):
@@ -115,3 +116,23 @@ def test_bad_parameters():
         recall_curve(50, 4, 0.9, model="lowrank", rank=3, lengths=[2, 5], trials=1, progress=False)
     with pytest.raises(ValueError, match="trials"):
         recall_curve(50, 4, 0.9, lengths=[1], trials=0, progress=False)
+
+
+def test_figures_and_storage_capacity(tmp_path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from fastmem.plot import capacity_figure
+    from fastmem.plot import recall_curve as plot_recall_curve
+    from fastmem.stm.recall import storage_capacity
+
+    table = recall_curve(**SETUP, lengths=[2, 5, 12], trials=3, rng=3, progress=False, n_threads=1)
+    fig = plot_recall_curve(table, prediction=optimal_recall_length(**SETUP))
+    fig.savefig(tmp_path / "fig3.png")
+    assert len(fig.axes) == 2
+    # A sparse stream is stored beyond the classical bound M (superlinear capacity).
+    cap = storage_capacity(30, 4, "sparse", rate=0.05, trials=3, rng=0, n_threads=1)
+    assert cap > 30
+    fig = capacity_figure(pd.DataFrame({"M": [30], "classical_mc": [29.5], "sparse_measured": [cap]}))
+    fig.savefig(tmp_path / "cap.png")
+    assert (tmp_path / "cap.png").stat().st_size > 0

@@ -173,8 +173,7 @@ print(json.dumps({{n: T.digest(f(2)) for n, f in sorted(T.CASES.items())}}))
 def test_bit_identical_across_processes():
     here = {n: digest(f(2)) for n, f in sorted(CASES.items())}
     tests = os.path.dirname(os.path.abspath(__file__))
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join([os.path.join(os.path.dirname(tests), "python"), env.get("PYTHONPATH", "")])
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
     for _ in range(1):  # this process and a fresh one
         proc = subprocess.run([sys.executable, "-c", _CHILD.format(tests=tests)], capture_output=True, text=True,
                               timeout=600, env=env, cwd=tests)

@@ -138,6 +138,10 @@ def find_fixed_points(
     max_halvings: int = 4,
     chord_steps: int = 8,
     polish: bool = True,
+    share_batch: int = 0,
+    share_tol: float = 1e-6,
+    share_radius: float = ...,
+    share_decrease: float = 0.25,
     n_threads: int = 0,
 ) -> dict[str, Any]: ...
 def map_jacobian_eigenvalues(W: Array, points: Array, n_threads: int = 0) -> NDArray[np.complex128]: ...

@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <vector>
 #include <complex>
 #include <Eigen/Dense>
 #include <Eigen/Eigenvalues>
@@ -29,6 +30,8 @@ struct FixedPointSettings {
   int max_lm_tries = 40;    // increases of mu before an iteration gives up (no progress)
   int chord_steps = 8;      // consecutive steps that may reuse the last factorised Jacobian (0: pure Newton)
   bool polish = true;       // after q < tol_q, a few more chord/Newton steps while they lower q
+  double share_radius = std::numeric_limits<double>::infinity();  // library chords only this close to a known point
+  double share_decrease = 0.25;  // a library chord step is accepted when q_new <= share_decrease * q
 };
 
 enum FixedPointStatus : int { kFixed = 0, kStationary = 1, kNoProgress = 2, kMaxIter = 3 };
@@ -60,20 +63,59 @@ struct FixedPointTrace {
   double q = 0.0;
   double grad_norm = 0.0;
   int iterations = 0;
+  int factorisations = 0;  // LU factorisations of J (the O(N^3) work)
   int status = kMaxIter;
+};
+
+// Factorised Jacobians J = diag(1 - S*^2) W - I at fixed points already found, shared
+// read-only by the searches of later initial states (see find_fixed_points).
+struct JacobianLibrary {
+  std::vector<Vector> points;
+  std::vector<Eigen::PartialPivLU<Matrix>> lus;
+  Index capacity = 0;
+
+  bool empty() const { return points.empty(); }
+
+  Index nearest(const Vector& s, double* dist_out = nullptr) const {
+    Index best = -1;
+    double best_d = std::numeric_limits<double>::infinity();
+    for (Index j = 0; j < static_cast<Index>(points.size()); ++j) {
+      const double dist = (points[j] - s).squaredNorm();
+      if (dist < best_d) { best_d = dist; best = j; }
+    }
+    if (dist_out) *dist_out = std::sqrt(best_d);
+    return best;
+  }
+
+  // Add a fixed point unless one within tol is there already (or the library is full).
+  template <class W_t>
+  void add(const W_t& W, const Vector& c, const Vector& p, double tol, double rcond_min) {
+    if (static_cast<Index>(points.size()) >= capacity) return;
+    for (const Vector& x : points)
+      if ((x - p).norm() <= tol) return;
+    Eigen::PartialPivLU<Matrix> lu(residual_jacobian(W, tanh_map(W, c, p)));
+    if (!(lu.rcond() > rcond_min)) return;
+    points.push_back(p);
+    lus.push_back(std::move(lu));
+  }
 };
 
 // One initial state, in place: s becomes the point reached.
 //
 // Each iteration tries, in order:
-//  1. a chord step (Shamanskii): the last factorised Jacobian reused, accepted only if it
-//     at least halves |G| (q_new <= q / 4); at most chord_steps in a row. Near a fixed point
-//     this keeps Newton's fast convergence at O(N^2) per step instead of O(N^3);
-//  2. Newton's step with the Jacobian at S, halved up to max_halvings times until
+//  1. a chord step (Shamanskii): the last factorised Jacobian of this search reused, accepted
+//     only if it at least halves |G| (q_new <= q / 4); at most chord_steps in a row. Near a
+//     fixed point this keeps Newton's fast convergence at O(N^2) per step instead of O(N^3);
+//  2. a chord step with the library's Jacobian at the fixed point nearest to S (same test);
+//  3. Newton's step with the Jacobian at S, halved up to max_halvings times until
 //     q_new <= q (1 - 2e-4 alpha) (Armijo: along the Newton direction dq/dalpha = -2q);
-//  3. Levenberg-Marquardt's step, mu raised until q decreases.
+//  4. Levenberg-Marquardt's step, mu raised until q decreases.
+// The stationarity test |grad q| < tol_grad is made where steps 1 and 2 fail (a step that
+// divides q by 4 is not at a stationary point).
 template <class W_t>
-inline FixedPointTrace minimise_speed(const W_t& W, const Vector& c, Vector& s, const FixedPointSettings& opt) {
+inline FixedPointTrace minimise_speed(const W_t& W, const Vector& c, Vector& s, const FixedPointSettings& opt,
+                                      const JacobianLibrary* lib = nullptr) {
+  using LU = Eigen::PartialPivLU<Matrix>;
   const Index N = s.size();
   FixedPointTrace tr;
   Vector f = tanh_map(W, c, s);
@@ -81,23 +123,32 @@ inline FixedPointTrace minimise_speed(const W_t& W, const Vector& c, Vector& s, 
   double q = 0.5 * g.squaredNorm();
   double mu = -1.0;  // LM damping, set from J^T J at the first LM step
   Vector s_new(N), f_new(N), d(N);
-  Eigen::PartialPivLU<Matrix> lu(N);
+  LU lu(N);
   Eigen::LLT<Matrix> llt(N);
-  bool have_lu = false;  // lu holds a usable (well-conditioned) factorisation of some earlier J
+  bool have_lu = false;        // lu holds a usable (well-conditioned) factorisation of some earlier J
+  const LU* last_lu = nullptr;  // the factorisation of the last accepted chord/Newton step
   int chord_run = 0;
+  const bool use_lib = lib != nullptr && !lib->empty();
+  auto try_full_step = [&](const LU& fact) {
+    d = fact.solve(-g);
+    s_new = s + d;
+    f_new = tanh_map(W, c, s_new);
+    return speed(f_new, s_new);
+  };
   for (tr.iterations = 0;; ++tr.iterations) {
     if (q < opt.tol_q) {
       tr.status = kFixed;
       // polish: chord steps with the last factorisation while they lower q; once, if they stall
       // (or 4 of them leave q above 1e-6 tol_q), refactorise at the current point
       if (opt.polish && q > 0.0) {
-        if (!have_lu) lu.compute(residual_jacobian(W, f));
+        if (last_lu == nullptr) {
+          lu.compute(residual_jacobian(W, f));
+          ++tr.factorisations;
+          last_lu = &lu;
+        }
         int refreshes = 0;
         for (int p = 0; p < 8 && q > 0.0; ++p) {
-          d = lu.solve(-g);
-          s_new = s + d;
-          f_new = tanh_map(W, c, s_new);
-          const double q_pol = speed(f_new, s_new);
+          const double q_pol = try_full_step(*last_lu);
           const bool ok = d.allFinite() && q_pol < q;
           if (ok) {
             s.swap(s_new);
@@ -108,32 +159,48 @@ inline FixedPointTrace minimise_speed(const W_t& W, const Vector& c, Vector& s, 
           if (!ok || (p == 3 && q > 1e-6 * opt.tol_q)) {
             if (refreshes++ > 0 || q <= 1e-6 * opt.tol_q) break;
             lu.compute(residual_jacobian(W, f));
+            ++tr.factorisations;
+            last_lu = &lu;
           }
         }
       }
       break;
     }
-    const Matrix J = residual_jacobian(W, f);
-    const Vector grad = J.transpose() * g;  // grad q = J^T G
-    tr.grad_norm = grad.norm();
-    if (tr.grad_norm < opt.tol_grad) { tr.status = kStationary; break; }
-    if (tr.iterations >= opt.max_iter) { tr.status = kMaxIter; break; }
     bool accepted = false;
     double q_new = q;
-    // 1. chord step with the last factorisation
-    if (have_lu && chord_run < opt.chord_steps) {
-      d = lu.solve(-g);
-      s_new = s + d;
-      f_new = tanh_map(W, c, s_new);
-      q_new = speed(f_new, s_new);
-      if (d.allFinite() && q_new <= 0.25 * q) {
-        accepted = true;
-        ++chord_run;
+    if (tr.iterations < opt.max_iter) {
+      // 1. chord step with this search's last factorisation
+      if (have_lu && chord_run < opt.chord_steps) {
+        q_new = try_full_step(lu);
+        if (d.allFinite() && q_new <= 0.25 * q) {
+          accepted = true;
+          last_lu = &lu;
+          ++chord_run;
+        }
+      }
+      // 2. chord step with the shared Jacobian of the nearest known fixed point
+      if (!accepted && use_lib) {
+        double dist = 0.0;
+        const Index j = lib->nearest(s, &dist);
+        if (dist <= opt.share_radius) {
+          const LU& fact = lib->lus[static_cast<std::size_t>(j)];
+          q_new = try_full_step(fact);
+          if (d.allFinite() && q_new <= opt.share_decrease * q) {
+            accepted = true;
+            last_lu = &fact;
+          }
+        }
       }
     }
-    // 2. Newton: J d = -G with a backtracking line search on q
     if (!accepted) {
+      const Matrix J = residual_jacobian(W, f);
+      const Vector grad = J.transpose() * g;  // grad q = J^T G
+      tr.grad_norm = grad.norm();
+      if (tr.grad_norm < opt.tol_grad) { tr.status = kStationary; break; }
+      if (tr.iterations >= opt.max_iter) { tr.status = kMaxIter; break; }
+      // 3. Newton: J d = -G with a backtracking line search on q
       lu.compute(J);
+      ++tr.factorisations;
       have_lu = lu.rcond() > opt.rcond_min;
       chord_run = 0;
       if (have_lu) {
@@ -143,28 +210,32 @@ inline FixedPointTrace minimise_speed(const W_t& W, const Vector& c, Vector& s, 
           s_new = s + alpha * d;
           f_new = tanh_map(W, c, s_new);
           q_new = speed(f_new, s_new);
-          if (q_new <= q * (1.0 - 2e-4 * alpha)) { accepted = true; break; }
+          if (q_new <= q * (1.0 - 2e-4 * alpha)) {
+            accepted = true;
+            last_lu = &lu;
+            break;
+          }
         }
       }
-    }
-    // 3. Levenberg-Marquardt: (J^T J + mu I) d = -J^T G, mu raised until q decreases.
-    if (!accepted) {
-      Matrix A = J.transpose() * J;
-      if (mu < 0) mu = 1e-3 * std::max(A.diagonal().maxCoeff(), 1e-300);
-      for (int t = 0; t < opt.max_lm_tries; ++t) {
-        Matrix Am = A;
-        Am.diagonal().array() += mu;
-        llt.compute(Am);
-        d = llt.solve(-grad);
-        s_new = s + d;
-        f_new = tanh_map(W, c, s_new);
-        q_new = speed(f_new, s_new);
-        if (llt.info() == Eigen::Success && d.allFinite() && q_new < q) {
-          accepted = true;
-          mu = std::max(mu / 3.0, 1e-12 * A.diagonal().maxCoeff());
-          break;
+      // 4. Levenberg-Marquardt: (J^T J + mu I) d = -J^T G, mu raised until q decreases.
+      if (!accepted) {
+        Matrix A = J.transpose() * J;
+        if (mu < 0) mu = 1e-3 * std::max(A.diagonal().maxCoeff(), 1e-300);
+        for (int t = 0; t < opt.max_lm_tries; ++t) {
+          Matrix Am = A;
+          Am.diagonal().array() += mu;
+          llt.compute(Am);
+          d = llt.solve(-grad);
+          s_new = s + d;
+          f_new = tanh_map(W, c, s_new);
+          q_new = speed(f_new, s_new);
+          if (llt.info() == Eigen::Success && d.allFinite() && q_new < q) {
+            accepted = true;
+            mu = std::max(mu / 3.0, 1e-12 * A.diagonal().maxCoeff());
+            break;
+          }
+          mu *= 4.0;
         }
-        mu *= 4.0;
       }
     }
     if (!accepted) { tr.status = kNoProgress; break; }
@@ -181,24 +252,45 @@ inline FixedPointTrace minimise_speed(const W_t& W, const Vector& c, Vector& s, 
     }
   }
   tr.q = q;
+  if (tr.status == kFixed) tr.grad_norm = (residual_jacobian(W, f).transpose() * g).norm();
   return tr;
 }
 
 // All initial states (rows of S, K x N row-major), in parallel over states.
 // S is overwritten with the points reached; q, grad_norm, iterations, status have length K.
+//
+// With share_batch > 0 the states are taken in consecutive batches of share_batch; after
+// each batch the fixed points it found are factorised once into a JacobianLibrary that the
+// later batches use for chord steps (step 2 of minimise_speed). The library only changes
+// between batches and the batches are fixed by share_batch, not by the thread count, so the
+// result does not depend on the number of threads.
 template <class W_t>
 inline void find_fixed_points(const W_t& W, const Vector& c, double* S, Index K, const FixedPointSettings& opt,
-                              double* q, double* grad_norm, int* iterations, int* status, int n_threads) {
+                              double* q, double* grad_norm, int* iterations, int* status, int n_threads,
+                              Index share_batch = 0, double share_tol = 1e-6, int* factorisations = nullptr) {
   const Index N = c.size();
-#pragma omp parallel for schedule(dynamic, 1) num_threads(fastmem::resolve_threads(n_threads))
-  for (Index k = 0; k < K; ++k) {
-    Vector s = Eigen::Map<const Vector>(S + k * N, N);
-    const FixedPointTrace tr = minimise_speed(W, c, s, opt);
-    Eigen::Map<Vector>(S + k * N, N) = s;
-    q[k] = tr.q;
-    grad_norm[k] = tr.grad_norm;
-    iterations[k] = tr.iterations;
-    status[k] = tr.status;
+  const int threads = fastmem::resolve_threads(n_threads);
+  JacobianLibrary lib;
+  // at most 256 MiB of shared factorisations
+  lib.capacity = std::max<Index>(1, std::min<Index>(4096, (Index(1) << 25) / std::max<Index>(1, N * N)));
+  const Index batch = share_batch > 0 ? share_batch : K;
+  for (Index start = 0; start < K; start += batch) {
+    const Index stop = std::min(K, start + batch);
+    const JacobianLibrary* shared = share_batch > 0 ? &lib : nullptr;
+#pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
+    for (Index k = start; k < stop; ++k) {
+      Vector s = Eigen::Map<const Vector>(S + k * N, N);
+      const FixedPointTrace tr = minimise_speed(W, c, s, opt, shared);
+      Eigen::Map<Vector>(S + k * N, N) = s;
+      q[k] = tr.q;
+      grad_norm[k] = tr.grad_norm;
+      iterations[k] = tr.iterations;
+      status[k] = tr.status;
+      if (factorisations) factorisations[k] = tr.factorisations;
+    }
+    if (share_batch > 0 && stop < K)
+      for (Index k = start; k < stop; ++k)
+        if (status[k] == kFixed) lib.add(W, c, Eigen::Map<const Vector>(S + k * N, N), share_tol, opt.rcond_min);
   }
 }
 

@@ -86,50 +86,51 @@ def newton(
                         refreshes += 1
                         J = (1.0 - tanh_map(W, c, s) ** 2)[:, None] * W - np.eye(N)
             break
-        J = (1.0 - f**2)[:, None] * W - np.eye(N)
-        grad = J.T @ g
-        if np.linalg.norm(grad) < tol_grad:
-            status = 1
-            break
-        if it >= max_iter:
-            status = 3
-            break
         accepted = False
-        if J_lu is not None and chord_run < chord_steps:
+        if it < max_iter and J_lu is not None and chord_run < chord_steps:
             d = np.linalg.solve(J_lu, -g)
             sn = s + d
             qn = speed(W, c, sn)
             if np.all(np.isfinite(d)) and qn <= 0.25 * q:
                 accepted = True
                 chord_run += 1
-        # Newton J d = -G; the 1-norm condition number stands in for the kernel's estimate.
         if not accepted:
+            # the stationarity test is made where the chord step fails
+            J = (1.0 - f**2)[:, None] * W - np.eye(N)
+            grad = J.T @ g
+            if np.linalg.norm(grad) < tol_grad:
+                status = 1
+                break
+            if it >= max_iter:
+                status = 3
+                break
+            # Newton J d = -G; the 1-norm condition number stands in for the kernel's estimate.
             rcond = 1.0 / np.linalg.cond(J, 1) if np.all(np.isfinite(J)) else 0.0
             J_lu = J if rcond > rcond_min else None
             chord_run = 0
-        if not accepted and J_lu is not None:
-            d = np.linalg.solve(J, -g)
-            alpha = 1.0
-            for _ in range(max_halvings + 1):
-                sn = s + alpha * d
-                qn = speed(W, c, sn)
-                if qn <= q * (1.0 - 2e-4 * alpha):
-                    accepted = True
-                    break
-                alpha *= 0.5
-        if not accepted:
-            A = J.T @ J
-            if mu is None:
-                mu = 1e-3 * max(A.diagonal().max(), 1e-300)
-            for _ in range(max_lm_tries):
-                d = np.linalg.solve(A + mu * np.eye(N), -grad)
-                sn = s + d
-                qn = speed(W, c, sn)
-                if np.all(np.isfinite(d)) and qn < q:
-                    accepted = True
-                    mu = max(mu / 3.0, 1e-12 * A.diagonal().max())
-                    break
-                mu *= 4.0
+            if J_lu is not None:
+                d = np.linalg.solve(J, -g)
+                alpha = 1.0
+                for _ in range(max_halvings + 1):
+                    sn = s + alpha * d
+                    qn = speed(W, c, sn)
+                    if qn <= q * (1.0 - 2e-4 * alpha):
+                        accepted = True
+                        break
+                    alpha *= 0.5
+            if not accepted:
+                A = J.T @ J
+                if mu is None:
+                    mu = 1e-3 * max(A.diagonal().max(), 1e-300)
+                for _ in range(max_lm_tries):
+                    d = np.linalg.solve(A + mu * np.eye(N), -grad)
+                    sn = s + d
+                    qn = speed(W, c, sn)
+                    if np.all(np.isfinite(d)) and qn < q:
+                        accepted = True
+                        mu = max(mu / 3.0, 1e-12 * A.diagonal().max())
+                        break
+                    mu *= 4.0
         if not accepted:
             status = 2
             break

@@ -40,7 +40,7 @@ import numpy as np
 import pandas as pd
 
 from .._rng import RNGLike, seed_entropy, trial_generator
-from .._validation import check_choice, check_float, check_int, check_threads
+from .._validation import check_allocation, check_choice, check_float, check_int, check_threads
 from .network import NETWORK_KINDS, measurement_operator, propagate, random_network
 from .theory import _named_coherence, lowrank_nodes_needed, sparse_nodes_needed
 
@@ -56,6 +56,7 @@ __all__ = [
     "MeasuredOptimum",
     "burn_in_length",
     "infinite_stream",
+    "storage_capacity",
 ]
 
 
@@ -123,6 +124,7 @@ def infinite_stream(T: int, L: int, model: str = "sparse", rate: float = 0.05, r
 
     T = check_int(T, "T", minimum=1)
     L = check_int(L, "L", minimum=1)
+    check_allocation(2 * T * L, "infinite_stream (T, L)")
     check_choice(model, "model", MODELS)
     gen = as_generator(rng)
     if model == "sparse":
@@ -297,13 +299,14 @@ def recall_curve(
     check_choice(model, "model", MODELS)
     check_choice(kind, "kind", NETWORK_KINDS)
     lengths_arr = default_lengths(q) if lengths is None else _check_lengths(lengths)
-    trials = check_int(trials, "trials", minimum=1)
+    trials = check_int(trials, "trials", minimum=1, maximum=10**7)
     rate = check_float(rate, "rate", minimum=0.0, maximum=1.0, min_inclusive=False)
     rank = check_int(rank, "rank", minimum=1)
     if model == "lowrank" and rank > min(L, int(lengths_arr.min())):
         raise ValueError(f"rank must be <= min(L, min(lengths)) = {min(L, int(lengths_arr.min()))}, got {rank}")
-    noise = check_float(noise, "noise", minimum=0.0)
+    noise = check_float(noise, "noise", minimum=0.0, maximum=1e150)
     burn = burn_in_length(q) if burn_in is None else check_int(burn_in, "burn_in", minimum=1)
+    check_allocation((burn + int(lengths_arr.max())) * L, "the stream of one trial (burn_in + max(lengths), L)")
     lam_scale = check_float(lam_scale, "lam_scale", minimum=0.0, min_inclusive=False)
     noise_floor = check_float(noise_floor, "noise_floor", minimum=0.0)
     tol = check_float(tol, "tol", minimum=0.0)
@@ -326,23 +329,35 @@ def recall_curve(
 
 
 def summarize_curve(table: pd.DataFrame) -> pd.DataFrame:
-    """Per recall length: pooled rMSE (sum of errors / sum of energies over trials), its
-    mean and standard error over trials, and the mean omitted fraction."""
-    for col in ("length", "error", "energy", "omitted"):
+    """Per recall length: the pooled rMSE (sum of errors / sum of window energies over
+    trials) with its jackknife standard error over trials (``rmse_se``), the mean and
+    standard error of the per-trial ratios (``rmse_mean``, ``rmse_sem``; heavy-tailed
+    for short sparse windows), and the mean omitted fraction of the state."""
+    if not isinstance(table, pd.DataFrame):
+        raise TypeError(f"table must be the DataFrame from recall_curve, got {type(table).__name__}")
+    for col in ("length", "trial", "error", "energy", "omitted"):
         if col not in table.columns:
             raise ValueError(f"table must come from recall_curve (missing column {col!r})")
-    g = table.groupby("length", sort=True)
-    per_trial = table["error"] / table["energy"].where(table["energy"] > 0)
-    out = pd.DataFrame(
-        {
-            "rmse": g["error"].sum() / g["energy"].sum(),
-            "rmse_mean": per_trial.groupby(table["length"]).mean(),
-            "rmse_sem": per_trial.groupby(table["length"]).sem(),
-            "omitted": g["omitted"].mean(),
-            "trials": g.size(),
-        }
-    )
-    return out.reset_index()
+    rows = []
+    for length, grp in table.groupby("length", sort=True):
+        e = grp["error"].to_numpy(dtype=float)
+        n = grp["energy"].to_numpy(dtype=float)
+        pooled = e.sum() / n.sum() if n.sum() > 0 else np.nan
+        T = len(e)
+        if T > 1:
+            loo_den = n.sum() - n
+            loo = np.where(loo_den > 0, (e.sum() - e) / np.where(loo_den > 0, loo_den, 1.0), np.nan)
+            se = float(np.sqrt((T - 1) / T * np.nansum((loo - np.nanmean(loo)) ** 2)))
+        else:
+            se = np.nan
+        ratio = np.where(n > 0, e / np.where(n > 0, n, 1.0), np.nan)
+        rows.append({
+            "length": int(length), "rmse": pooled, "rmse_se": se,
+            "rmse_mean": float(np.nanmean(ratio)) if np.any(n > 0) else np.nan,
+            "rmse_sem": float(np.nanstd(ratio, ddof=1) / np.sqrt(np.sum(n > 0))) if np.sum(n > 0) > 1 else np.nan,
+            "omitted": float(grp["omitted"].mean()), "trials": T,
+        })
+    return pd.DataFrame(rows)
 
 
 # --------------------------------------------------------------------------- optimum
@@ -483,14 +498,19 @@ def measured_optimum(table: pd.DataFrame, flat: float = 0.25) -> MeasuredOptimum
     """The best recall length of a measured curve (pooled rMSE) and its flat region.
 
     The flat region is the contiguous range of lengths around the minimum whose pooled
-    rMSE is within ``max(flat * min, 2 * sem)`` of the minimum (sem: the standard error
-    over trials at the minimum).
+    rMSE is within ``max(flat * min, 2 * se)`` of the minimum (se: the jackknife
+    standard error of the pooled rMSE at the minimum).
     """
+    if not isinstance(table, pd.DataFrame):
+        raise TypeError(f"table must be the DataFrame from recall_curve, got {type(table).__name__}")
     flat = check_float(flat, "flat", minimum=0.0)
     summ = summarize_curve(table)
     r = summ["rmse"].to_numpy()
+    if not np.any(np.isfinite(r)):
+        raise ValueError("the curve has no length with a non-zero window energy in any trial; run more trials "
+                         "or a denser input model")
     i = int(np.nanargmin(r))
-    sem = summ["rmse_sem"].to_numpy()[i]
+    sem = summ["rmse_se"].to_numpy()[i]
     band = r[i] + max(flat * r[i], 2 * (0.0 if not np.isfinite(sem) else sem))
     lo = hi = i
     while lo > 0 and r[lo - 1] <= band:
@@ -499,3 +519,93 @@ def measured_optimum(table: pd.DataFrame, flat: float = 0.25) -> MeasuredOptimum
         hi += 1
     lengths = summ["length"].to_numpy()
     return MeasuredOptimum(length=int(lengths[i]), rmse=float(r[i]), low=int(lengths[lo]), high=int(lengths[hi]))
+
+
+# --------------------------------------------------------------------------- storage capacity (finite streams)
+
+
+def _recovers(M: int, L: int, N: int, model: str, rate: float, rank: int, threshold: float, trials: int,
+              radius: float, gen: np.random.Generator, tol: float, max_iter: int, n_threads) -> bool:
+    check_allocation(M * N * L + 3 * trials * N * L, "storage_capacity problem (M x N*L operator, trials streams)")
+    W, Z = random_network(M, L, kind="circle", radius=radius, rng=gen)
+    A = measurement_operator(W, Z, N, n_threads=n_threads)
+    S = np.stack([infinite_stream(N, L, model, rate=rate, rank=rank, rng=gen) for _ in range(trials)])
+    Y = A @ S.reshape(trials, -1).T
+    eps = _signal_energy(model, L, rate, rank)
+    level = 1e-3 * math.sqrt(eps / M)
+    if model == "sparse":
+        from .lasso import lasso
+
+        res = lasso(A, Y, "auto", noise=level, signal_shape=(N, L), tol=tol, max_iter=max_iter, n_threads=n_threads)
+        coef = np.asarray(res.coef).reshape(N * L, trials).copy()
+        for b in range(trials):
+            support = np.flatnonzero(coef[:, b])
+            if 0 < support.size <= M // 2:
+                coef[:, b] = 0.0
+                coef[support, b] = np.linalg.lstsq(A[:, support], Y[:, b], rcond=None)[0]
+        S_hat = coef.T.reshape(trials, N, L)
+    else:
+        from .nuclear_norm import nuclear_norm
+
+        res = nuclear_norm(A, Y, (N, L), "auto", noise=level, tol=tol, max_iter=max_iter, n_threads=n_threads)
+        S_hat = np.asarray(res.S_hat).reshape(trials, N, L)
+    energy = np.sum(S**2, axis=(1, 2))
+    err = np.sum((S_hat - S) ** 2, axis=(1, 2)) / np.where(energy > 0, energy, 1.0)
+    return bool(np.median(err) < threshold)
+
+
+def storage_capacity(
+    M: int,
+    L: int,
+    model: str = "sparse",
+    rate: float = 0.05,
+    rank: int = 2,
+    threshold: float = 0.01,
+    trials: int = 5,
+    radius: float = 1.0,
+    growth: float = 1.25,
+    n_max: int = 100000,
+    tol: float = 1e-4,
+    max_iter: int = 1000,
+    rng: RNGLike = None,
+    n_threads: Optional[int] = None,
+) -> int:
+    """The number of scalar inputs N*L a network of M nodes stores and gives back (finite streams).
+
+    For growing N (steps of ``growth``), draw a circle network of radius ``radius``
+    (1: the paper's finite-length setting), ``trials`` streams of the model (see
+    :func:`infinite_stream`) started from x[0] = 0 (0 < radius <= 1), and recover each from x[N] (LASSO
+    with a least-squares refit on the support, or nuclear norm; noiseless, lam at a
+    1e-3 floor). The capacity is N*L for the largest N whose median rMSE is below
+    ``threshold``, scanning until two consecutive lengths fail. ``tol`` and
+    ``max_iter`` are the solver's stopping rules.
+
+    Returns
+    -------
+    int
+        N*L (0 if even N = 1 fails).
+    """
+    from .._rng import as_generator
+
+    M = check_int(M, "M", minimum=1)
+    L = check_int(L, "L", minimum=1)
+    check_choice(model, "model", MODELS)
+    rate = check_float(rate, "rate", minimum=0.0, maximum=1.0, min_inclusive=False)
+    rank = check_int(rank, "rank", minimum=1, maximum=L)
+    threshold = check_float(threshold, "threshold", minimum=0.0, min_inclusive=False)
+    trials = check_int(trials, "trials", minimum=1)
+    radius = check_float(radius, "radius", minimum=0.0, maximum=1.0, min_inclusive=False)
+    growth = check_float(growth, "growth", minimum=1.0, min_inclusive=False)
+    n_max = check_int(n_max, "n_max", minimum=1)
+    tol = check_float(tol, "tol", minimum=0.0)
+    max_iter = check_int(max_iter, "max_iter", minimum=1)
+    check_threads(n_threads)
+    gen = as_generator(rng)
+    best, fails, N = 0, 0, rank if model == "lowrank" else 1
+    while N <= n_max and fails < 2:
+        if _recovers(M, L, N, model, rate, rank, threshold, trials, radius, gen, tol, max_iter, n_threads):
+            best, fails = N, 0
+        else:
+            fails += 1
+        N = max(N + 1, int(math.ceil(N * growth)))
+    return best * L
