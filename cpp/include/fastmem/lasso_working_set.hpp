@@ -6,7 +6,7 @@
 //              duality gap with theta = r min(1, lam / ||c||_inf); stop if gap <= tol F
 //              working set W (only grows, so its Gram matrix is extended, never rebuilt):
 //              first the p0 largest |c_j| / ||a_j||, then after each inner solve the KKT
-//              violators |c_j| > lam outside W, largest first, at most max(p0, |W|) of them
+//              violators |c_j| > lam outside W, largest first, at most max(p0, |W|/2) of them
 // Inner solve: the same LASSO restricted to A_W, in Gram form (G = A_W^T A_W, q = A_W^T y):
 //              FISTA with monotone restart (one G x product per step, over the non-zeros of x),
 //              stopped at gap_W <= 0.01 gap; once the sign pattern of x has been stable for a
@@ -29,7 +29,8 @@ struct WorkingSetOptions {
   Index p0 = 100;            // smallest working set
   int polish_after = 5;      // steps with an unchanged sign pattern before a polish
   double inner_ratio = 0.01; // inner gap target, relative to the outer gap
-  int max_outer = 100;
+  double growth = 0.5;       // at most max(p0, growth |W|) columns join W per outer step
+  int max_outer = 1000;
 };
 
 struct ColumnResult {
@@ -229,7 +230,7 @@ inline ColumnResult lasso_working_set_column(const ConstRowMatrixRef& A, const V
     const double floor = W.empty() ? -1.0 : lam;
     for (Index j = 0; j < P; ++j)
       if (!inW[size_t(j)] && res.x[j] == 0.0 && colnorm[j] > 0 && std::abs(c(j, 0)) > floor) cand.push_back(j);
-    const Index room = std::max<Index>(ws.p0, Index(W.size()));
+    const Index room = std::max<Index>(ws.p0, Index(double(W.size()) * ws.growth));
     const Index k = std::min<Index>(Index(cand.size()), std::max<Index>(0, room - Index(add.size())));
     auto by_score = [&](Index a, Index b) {
       const double sa = std::abs(c(a, 0)) / colnorm[a], sb = std::abs(c(b, 0)) / colnorm[b];
