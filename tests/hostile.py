@@ -60,7 +60,7 @@ import numpy as np
 
 ALLOWED = (ValueError, TypeError, MemoryError)
 EXCLUDED_MODULES = ("fastmem.reference", "fastmem.plot", "fastmem.reproduce", "fastmem.cli", "fastmem.__main__")
-CALL_TIMEOUT_S = float(os.environ.get("FASTMEM_FUZZ_TIMEOUT", "30"))
+CALL_TIMEOUT_S = float(os.environ.get("FASTMEM_FUZZ_TIMEOUT", "60"))
 HUGE = 2**40
 
 
@@ -623,6 +623,10 @@ def main(argv: Sequence[str]) -> int:
     load_specs()
     found = discover()
     entries = wanted or sorted(e for e in found if e in SPECS)
+    # import the optional packages (torch, dask, sklearn...) before any call is timed
+    import fastmem._config
+
+    fastmem._config.build_info()
     # entry points taking file names get ints among the hostile values: an int is an
     # open file descriptor to open(), so keep the low descriptors away from our output
     low = [os.open(os.devnull, os.O_RDWR) for _ in range(16)]

@@ -145,3 +145,23 @@ def find_fixed_points(
     n_threads: int = 0,
 ) -> dict[str, Any]: ...
 def map_jacobian_eigenvalues(W: Array, points: Array, n_threads: int = 0) -> NDArray[np.complex128]: ...
+
+# nuclear_norm (register_nuclear_norm.cpp): FISTA + SVT for y (M, B), lam (B,), S0 (B, N*L);
+# A is a dense (M, N*L) array or a NetworkOperator. Returns dict(S (B, N, L), objective,
+# residual_norm, nuclear_norm, rank, iterations, converged (B,), lipschitz).
+def nuclear_norm_fista(
+    A: Any,
+    y: Array,
+    lam: Array,
+    N: int,
+    L: int,
+    S0: Optional[Array] = None,
+    tol: float = 1e-6,
+    max_iter: int = 10000,
+    lipschitz: float = 0.0,
+    svd: str = "gram",
+    restart: bool = True,
+    n_threads: int = 0,
+) -> dict[str, Any]: ...
+def operator_norm_squared(A: Any, n_threads: int = 0) -> float: ...
+def singular_value_threshold(S: Array, tau: Array, svd: str = "gram", n_threads: int = 0) -> Tuple[Array, Array, Array]: ...

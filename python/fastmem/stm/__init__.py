@@ -6,8 +6,12 @@ Networks and operators:
 Sparse signals, coherence and errors:
     sparse_signal, joint_sparse_signal, dct_basis, basis_matrix, coherence, rmse
 
+Low-rank signals:
+    lowrank_signal (LowRankSignal)
+
 Recovery:
     lasso (LassoResult), Lasso (scikit-learn compatible estimator)
+    nuclear_norm, nuclear_norm_constrained (NuclearNormResult)
 
 Theory (bounds and classical memory capacity):
     sparse_nodes_needed, lowrank_nodes_needed, sparse_capacity_bound, lowrank_capacity_bound,
@@ -23,6 +27,8 @@ from .coherence import coherence
 from .metrics import rmse
 from .lasso import LassoResult, lasso
 from .estimator import Lasso
+from .lowrank import LowRankSignal, lowrank_signal
+from .nuclear_norm import NuclearNormResult, nuclear_norm, nuclear_norm_constrained
 from .theory import (
     MemoryCapacity,
     lowrank_capacity_bound,
@@ -49,6 +55,11 @@ __all__ = [
     "lasso",
     "LassoResult",
     "Lasso",
+    "lowrank_signal",
+    "LowRankSignal",
+    "nuclear_norm",
+    "nuclear_norm_constrained",
+    "NuclearNormResult",
     "sparse_nodes_needed",
     "lowrank_nodes_needed",
     "sparse_capacity_bound",

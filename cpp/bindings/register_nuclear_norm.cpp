@@ -1,0 +1,137 @@
+// Bindings for nuclear-norm recovery (FISTA + singular value thresholding), for a dense A
+// or the matrix-free NetworkOperator.
+#include <optional>
+#include "arrays.hpp"
+#include "fastmem/nuclear_norm.hpp"
+#include "registry.hpp"
+
+namespace py = pybind11;
+using namespace fastmem;
+using namespace fastmem::bindings;
+
+namespace {
+
+SvdMethod parse_svd(const std::string& s) {
+  if (s == "gram") return SvdMethod::gram;
+  if (s == "bdc") return SvdMethod::bdc;
+  if (s == "jacobi") return SvdMethod::jacobi;
+  throw std::invalid_argument("svd must be 'gram', 'bdc' or 'jacobi', got '" + s + "'");
+}
+
+// Calls f(op) with the operator A stands for: a NetworkOperator, or a dense (M, P) array.
+template <class F>
+auto with_operator(const py::object& A, F&& f) {
+  if (py::isinstance<NetworkOperator>(A)) return f(A.cast<const NetworkOperator&>());
+  const CArray arr = py::cast<CArray>(A);
+  auto a = as_matrix(arr, "A");
+  return f(DenseOperator(a));
+}
+
+template <class V>
+py::array_t<double> vector_out(const V& v) {
+  py::array_t<double> out(v.size());
+  for (Index i = 0; i < v.size(); ++i) out.mutable_data()[i] = double(v[i]);
+  return out;
+}
+
+py::dict nuclear_norm_py(const py::object& A, const CArray& Y, const CArray& lam, Index N, Index L,
+                         std::optional<CArray> S0, double tol, Index max_iter, double lipschitz,
+                         const std::string& svd, bool restart, int n_threads) {
+  require(N >= 1 && L >= 1, "N and L must be >= 1");
+  auto y = as_matrix(Y, "y");  // (M, B) row-major
+  auto lv = as_vector(lam, "lam");
+  const Index M = y.rows(), B = y.cols(), P = N * L;
+  require(lv.size() == B, "lam must have one value per column of y");
+  NuclearNormOptions opt;
+  opt.tol = tol;
+  opt.max_iter = max_iter;
+  opt.lipschitz = lipschitz;
+  opt.svd = parse_svd(svd);
+  opt.restart = restart;
+  opt.threads = checked_threads(n_threads);
+  require(std::isfinite(tol) && tol >= 0.0, "tol must be finite and >= 0");
+  require(max_iter >= 0, "max_iter must be >= 0");
+  require(std::isfinite(lipschitz) && lipschitz >= 0.0, "lipschitz must be finite and >= 0 (0 = estimate)");
+  Matrix ycols = y;  // column-major M x B
+  Vector lamv = lv;
+  Matrix x0;
+  if (S0) {
+    require(S0->ndim() == 2 && S0->shape(0) == B && S0->shape(1) == P, "S0 must have shape (B, N*L)");
+    require_finite_array(*S0, "S0");
+    x0 = Eigen::Map<const Matrix>(S0->data(), P, B);  // row b of (B, P) C-order = column b
+  }
+  NuclearNormResult r = with_operator(A, [&](const auto& op) {
+    require(op.rows() == M, "y must have M = " + std::to_string(op.rows()) + " rows");
+    require(op.cols() == P, "A must have N*L = " + std::to_string(P) + " columns, got " + std::to_string(op.cols()));
+    py::gil_scoped_release release;
+    return nuclear_norm_fista(op, ycols, lamv, N, L, S0 ? &x0 : nullptr, opt);
+  });
+  py::array_t<double> S({B, N, L});
+  std::copy(r.X.data(), r.X.data() + r.X.size(), S.mutable_data());
+  py::dict out;
+  out["S"] = S;
+  out["objective"] = vector_out(r.objective);
+  out["residual_norm"] = vector_out(r.residual_norm);
+  out["nuclear_norm"] = vector_out(r.nuclear_norm);
+  out["rank"] = vector_out(r.rank);
+  out["iterations"] = vector_out(r.iterations);
+  out["converged"] = vector_out(r.converged);
+  out["lipschitz"] = r.lipschitz;
+  return out;
+}
+
+double operator_norm_squared_py(const py::object& A, int n_threads) {
+  const int threads = checked_threads(n_threads);
+  return with_operator(A, [&](const auto& op) {
+    py::gil_scoped_release release;
+    return operator_norm_squared(op, threads);
+  });
+}
+
+py::tuple svt_py(const CArray& S, const CArray& tau, const std::string& svd, int n_threads) {
+  require_ndim(S, 3, "S");
+  require_finite_array(S, "S");
+  auto tv = as_vector(tau, "tau");
+  const Index B = S.shape(0), N = S.shape(1), L = S.shape(2);
+  require(tv.size() == B, "tau must have one value per matrix");
+  require((tv.array() >= 0.0).all(), "tau must be >= 0");
+  const SvdMethod method = parse_svd(svd);
+  const int threads = resolve_threads(checked_threads(n_threads));
+  py::array_t<double> out({B, N, L});
+  Vector nuc(B);
+  Eigen::VectorXi rank(B);
+  const double* in = S.data();
+  double* o = out.mutable_data();
+  {
+    py::gil_scoped_release release;
+#pragma omp parallel num_threads(threads) if (threads > 1 && B > 1)
+    {
+      SingularValueThreshold svt(method);
+#pragma omp for schedule(static)
+      for (Index b = 0; b < B; ++b) {
+        // (N, L) row-major = L x N column-major (S^T): same singular values, D_tau commutes with ^T.
+        Eigen::Map<const Matrix> z(in + b * N * L, L, N);
+        Eigen::Map<Matrix> res(o + b * N * L, L, N);
+        const SvtStats s = svt(z, tv[b], res);
+        nuc[b] = s.nuclear;
+        rank[b] = int(s.rank);
+      }
+    }
+  }
+  return py::make_tuple(out, vector_out(nuc), vector_out(rank));
+}
+
+}  // namespace
+
+FASTMEM_REGISTER(nuclear_norm) {
+  m.def("nuclear_norm_fista", &nuclear_norm_py, py::arg("A"), py::arg("y"), py::arg("lam"), py::arg("N"),
+        py::arg("L"), py::arg("S0") = py::none(), py::arg("tol") = 1e-6, py::arg("max_iter") = 10000,
+        py::arg("lipschitz") = 0.0, py::arg("svd") = "gram", py::arg("restart") = true, py::arg("n_threads") = 0,
+        "FISTA + SVT for min 0.5||y_b - A vec(S_b)||^2 + lam_b ||S_b||_*; y (M, B), lam (B,), S0 (B, N*L). "
+        "A: dense (M, N*L) array or NetworkOperator. Returns a dict.");
+  m.def("operator_norm_squared", &operator_norm_squared_py, py::arg("A"), py::arg("n_threads") = 0,
+        "||A||_2^2 by Lanczos on A^T A (a slight over-estimate: top Ritz value + residual bound).");
+  m.def("singular_value_threshold", &svt_py, py::arg("S"), py::arg("tau"), py::arg("svd") = "gram",
+        py::arg("n_threads") = 0,
+        "D_tau(S_b) = U max(Sigma - tau_b, 0) V^T for S (B, N, L). Returns (out, nuclear norms, ranks).");
+}

@@ -1,0 +1,305 @@
+"""Nuclear-norm recovery: SVT kernel and FISTA solver vs the numpy reference, cvxpy's
+optimum, exact recovery through a random network, batches, warm starts, the constrained
+variant, lam="auto", threads and bad input."""
+
+import cvxpy as cp
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from fastmem import _core
+from fastmem.reference import nuclear_norm as ref
+from fastmem.stm import (
+    NetworkOperator,
+    lowrank_signal,
+    measurement_operator,
+    nuclear_norm,
+    nuclear_norm_constrained,
+    random_network,
+    rmse,
+)
+from fastmem.stm.nuclear_norm import auto_lam
+
+
+def _problem(N, L, M, R, seed, noise=0.0):
+    rng = np.random.default_rng(seed)
+    A = rng.standard_normal((M, N * L)) / np.sqrt(M)
+    S = rng.standard_normal((N, R)) @ rng.standard_normal((R, L))
+    y = A @ S.reshape(-1) + noise * rng.standard_normal(M)
+    return A, S, y
+
+
+def _lam_max(A, y, N, L):
+    return np.linalg.norm((A.T @ y).reshape(N, L), 2)
+
+
+# ---------------------------------------------------------------- singular value thresholding
+
+
+@given(
+    N=st.integers(1, 12),
+    L=st.integers(1, 12),
+    B=st.integers(1, 3),
+    frac=st.floats(0.0, 1.2),
+    method=st.sampled_from(["gram", "bdc", "jacobi"]),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_svt_matches_numpy(N, L, B, frac, method, seed):
+    rng = np.random.default_rng(seed)
+    Z = rng.standard_normal((B, N, L)) * rng.uniform(0.1, 10)
+    tau = np.array([frac * np.linalg.norm(Z[b], 2) for b in range(B)])
+    out, nuc, rank = _core.singular_value_threshold(Z, tau, method)
+    for b in range(B):
+        X, n_ref, r_ref = ref.singular_value_threshold(Z[b], tau[b])
+        scale = np.linalg.norm(Z[b], 2)
+        np.testing.assert_allclose(out[b], X, rtol=0, atol=1e-9 * scale)
+        assert nuc[b] == pytest.approx(n_ref, rel=1e-9, abs=1e-9 * scale)
+        s = np.linalg.svd(Z[b], compute_uv=False)
+        if np.all(np.abs(s - tau[b]) > 1e-6 * scale):  # rank is ambiguous only at the threshold
+            assert rank[b] == r_ref
+
+
+# ---------------------------------------------------------------- solver vs numpy reference
+
+
+@given(
+    N=st.integers(1, 6),
+    L=st.integers(1, 5),
+    M=st.integers(1, 25),
+    R=st.integers(1, 3),
+    frac=st.sampled_from([0.0, 0.01, 0.1, 0.5, 1.5]),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_solver_matches_reference(N, L, M, R, frac, seed):
+    A, S, y = _problem(N, L, M, min(R, N, L), seed, noise=0.05)
+    lam = frac * _lam_max(A, y, N, L)
+    fast = nuclear_norm(A, y, (N, L), lam, tol=1e-10, max_iter=50000)
+    slow = ref.nuclear_norm(A, y, (N, L), lam, tol=1e-11, max_iter=200000, accelerated=True)
+    assert fast.S_hat.shape == (N, L)
+    assert fast.objective == pytest.approx(ref.objective(A, y, fast.S_hat, lam), rel=1e-9, abs=1e-12)
+    # the optimum value is unique (S may not be when M < N*L): agree to the solvers' accuracy
+    scale = 0.5 * float(y @ y) + 1e-12
+    assert abs(fast.objective - slow.objective) <= 1e-6 * scale
+    if frac >= 1.0:
+        assert np.all(fast.S_hat == 0.0) and fast.rank == 0
+
+
+# ---------------------------------------------------------------- agreement with cvxpy
+
+
+def _cvxpy_penalised(A, y, N, L, lam):
+    X = cp.Variable((N, L))
+    prob = cp.Problem(cp.Minimize(0.5 * cp.sum_squares(y - A @ cp.vec(X, order="C")) + lam * cp.normNuc(X)))
+    prob.solve(solver=cp.CLARABEL)
+    return prob.value, X.value
+
+
+@pytest.mark.parametrize("seed, frac", [(0, 0.02), (1, 0.1), (2, 0.4)])
+def test_optimum_agrees_with_cvxpy(seed, frac):
+    N, L, M = 7, 5, 20
+    A, S, y = _problem(N, L, M, 2, seed, noise=0.1)
+    lam = frac * _lam_max(A, y, N, L)
+    value, X = _cvxpy_penalised(A, y, N, L, lam)
+    res = nuclear_norm(A, y, (N, L), lam, tol=1e-11, max_iter=100000)
+    assert res.converged
+    assert res.objective <= value + 1e-7 * abs(value)
+    assert res.objective == pytest.approx(value, rel=1e-6)
+
+
+def test_constrained_agrees_with_cvxpy():
+    N, L, M = 7, 5, 20
+    A, S, y = _problem(N, L, M, 2, 3, noise=0.1)
+    eps = 0.3 * np.linalg.norm(y)
+    X = cp.Variable((N, L))
+    prob = cp.Problem(cp.Minimize(cp.normNuc(X)), [cp.norm(y - A @ cp.vec(X, order="C"), 2) <= eps])
+    prob.solve(solver=cp.CLARABEL)
+    res = nuclear_norm_constrained(A, y, (N, L), eps, rtol=1e-6, tol=1e-11)
+    assert res.converged
+    assert res.residual_norm == pytest.approx(eps, rel=1e-5)
+    assert res.nuclear_norm == pytest.approx(prob.value, rel=1e-4)
+    # it is the penalised solution at the lam it found
+    pen = nuclear_norm(A, y, (N, L), res.lam, tol=1e-11)
+    assert pen.residual_norm == pytest.approx(eps, rel=1e-4)
+
+
+def test_constrained_trivial_and_batched():
+    N, L, M = 6, 4, 18
+    A, S, y = _problem(N, L, M, 2, 4, noise=0.1)
+    big = nuclear_norm_constrained(A, y, (N, L), 2 * np.linalg.norm(y))
+    assert np.all(big.S_hat == 0) and big.converged
+    Y = np.stack([y, 2 * y, -y], axis=1)
+    eps = np.array([0.2, 0.2, 0.5]) * np.linalg.norm(Y, axis=0)
+    res = nuclear_norm_constrained(A, Y, (N, L), eps, rtol=1e-4)
+    assert res.S_hat.shape == (3, N, L) and np.all(res.converged)
+    np.testing.assert_allclose(res.residual_norm, eps, rtol=2e-4)
+    one = nuclear_norm_constrained(A, Y[:, 2], (N, L), eps[2], rtol=1e-4)
+    assert one.lam == pytest.approx(res.lam[2], rel=1e-8)
+
+
+# ---------------------------------------------------------------- exact recovery through a network
+
+
+@pytest.mark.parametrize("matrix_free", [False, True])
+def test_exact_recovery_through_random_network(matrix_free):
+    rng = np.random.default_rng(11)
+    N, L, R, M = 20, 8, 2, 110  # R (N + L - R) = 52 degrees of freedom, N L = 160 inputs
+    W, Z = random_network(M, L, rng=rng)
+    S = lowrank_signal(N, L, R, rng=rng).S
+    A = NetworkOperator(W, Z, N) if matrix_free else measurement_operator(W, Z, N)
+    y = (A @ S.reshape(-1)) if matrix_free else A @ S.reshape(-1)
+    res = nuclear_norm(A, y, None if matrix_free else (N, L), 1e-4, tol=1e-10)
+    assert res.converged
+    assert rmse(S, res.S_hat) < 1e-7
+    # the recovered stream is numerically rank R
+    s = np.linalg.svd(res.S_hat, compute_uv=False)
+    assert s[R - 1] > 1e3 * s[R]
+
+
+def test_noisy_recovery_with_auto_lam():
+    rng = np.random.default_rng(5)
+    N, L, R, M, noise = 30, 10, 2, 250, 0.01
+    W, Z = random_network(M, L, rng=rng)
+    S = lowrank_signal(N, L, R, rng=rng).S
+    op = NetworkOperator(W, Z, N)
+    y = op @ S.reshape(-1) + noise * rng.standard_normal(M)
+    res = nuclear_norm(op, y, None, "auto", noise=noise)
+    assert res.lam == pytest.approx(auto_lam(op, noise))
+    assert rmse(S, res.S_hat) < 1e-3
+    s = np.linalg.svd(res.S_hat, compute_uv=False)
+    assert R <= res.rank <= 2 * R and s[R - 1] > 100 * s[R]  # noise leaks in only as tiny extra components
+    # the rule itself: noise * ||A||_F / sqrt(N L) * (sqrt(N) + sqrt(L)), on the dense A
+    A = measurement_operator(W, Z, N)
+    want = noise * np.linalg.norm(A) / np.sqrt(N * L) * (np.sqrt(N) + np.sqrt(L))
+    assert auto_lam(A, noise, (N, L)) == pytest.approx(want)
+    assert auto_lam(op, noise) == pytest.approx(want, rel=0.3)  # Hutchinson estimate
+
+
+# ---------------------------------------------------------------- batches, warm starts, options
+
+
+def test_batch_equals_one_by_one_dense_and_network():
+    rng = np.random.default_rng(3)
+    N, L, M, B = 10, 6, 40, 5
+    W, Z = random_network(M, L, rng=rng)
+    op = NetworkOperator(W, Z, N)
+    A = measurement_operator(W, Z, N)
+    S = np.stack([lowrank_signal(N, L, 2, rng=rng).S for _ in range(B)])
+    Y = A @ S.reshape(B, -1).T + 0.01 * rng.standard_normal((M, B))
+    lam = np.array([0.001, 0.01, 0.05, 0.2, 10.0])
+    for Aop, shape in [(A, (N, L)), (op, None)]:
+        batch = nuclear_norm(Aop, Y, shape, lam, tol=1e-9)
+        assert batch.S_hat.shape == (B, N, L) and batch.iterations.shape == (B,)
+        for b in range(B):
+            one = nuclear_norm(Aop, Y[:, b], shape, lam[b], tol=1e-9)
+            np.testing.assert_allclose(one.S_hat, batch.S_hat[b], rtol=0, atol=1e-8)
+            assert abs(one.iterations - batch.iterations[b]) <= 2
+            assert one.objective == pytest.approx(batch.objective[b], rel=1e-10)
+    dense = nuclear_norm(A, Y, (N, L), lam, tol=1e-9)
+    netw = nuclear_norm(op, Y, None, lam, tol=1e-9)
+    np.testing.assert_allclose(dense.objective, netw.objective, rtol=1e-8)
+
+
+def test_warm_start_and_options():
+    A, S, y = _problem(10, 6, 45, 2, 8, noise=0.02)
+    lam = 0.05 * _lam_max(A, y, 10, 6)
+    cold = nuclear_norm(A, y, (10, 6), lam, tol=1e-9)
+    warm = nuclear_norm(A, y, (10, 6), lam, warm_start=cold.S_hat, tol=1e-9)
+    assert warm.iterations <= 5 and warm.objective == pytest.approx(cold.objective, rel=1e-10)
+    for svd in ("bdc", "jacobi"):
+        other = nuclear_norm(A, y, (10, 6), lam, svd=svd, tol=1e-9, lipschitz=cold.lipschitz)
+        assert other.objective == pytest.approx(cold.objective, rel=1e-9)
+    plain = nuclear_norm(A, y, (10, 6), lam, restart=False, tol=1e-9)
+    assert plain.objective == pytest.approx(cold.objective, rel=1e-8)
+    assert cold.iterations < plain.iterations  # the restart pays
+    capped = nuclear_norm(A, y, (10, 6), lam, max_iter=3)
+    assert capped.iterations == 3 and not capped.converged
+    zero = nuclear_norm(A, y, (10, 6), lam, max_iter=0)
+    assert np.all(zero.S_hat == 0) and zero.objective == pytest.approx(0.5 * y @ y)
+    # a Lipschitz constant that is far too small is detected and raised, not fatal
+    bad = nuclear_norm(A, y, (10, 6), lam, lipschitz=0.05 * cold.lipschitz, tol=1e-9)
+    assert bad.objective == pytest.approx(cold.objective, rel=1e-7)
+    assert cold.lipschitz == pytest.approx(np.linalg.norm(A, 2) ** 2, rel=0.02)
+    assert cold.lipschitz >= np.linalg.norm(A, 2) ** 2 * (1 - 1e-6)
+
+
+def test_threads_do_not_change_result():
+    A, S, y = _problem(12, 5, 50, 2, 9, noise=0.02)
+    Y = np.stack([y, 0.5 * y, y[::-1]], axis=1)
+    one = nuclear_norm(A, Y, (12, 5), 0.05, n_threads=1, tol=1e-9)
+    two = nuclear_norm(A, Y, (12, 5), 0.05, n_threads=2, tol=1e-9)
+    np.testing.assert_array_equal(one.S_hat, two.S_hat)
+    np.testing.assert_array_equal(one.iterations, two.iterations)
+
+
+def test_result_is_frozen_and_typed():
+    A, S, y = _problem(5, 4, 15, 1, 10)
+    res = nuclear_norm(A, y, (5, 4), 0.01)
+    assert isinstance(res.iterations, int) and isinstance(res.converged, bool)
+    assert isinstance(res.objective, float) and isinstance(res.rank, int)
+    with pytest.raises(Exception):
+        res.lam = 1.0
+
+
+# ---------------------------------------------------------------- bad input
+
+
+def test_bad_input_messages():
+    A, S, y = _problem(5, 4, 15, 1, 12)
+    with pytest.raises(ValueError, match="shape"):
+        nuclear_norm(A, y, (4, 4), 0.1)
+    with pytest.raises(ValueError, match="shape"):
+        nuclear_norm(A, y, None, 0.1)
+    with pytest.raises(ValueError, match="y must have M = 15"):
+        nuclear_norm(A, y[:-1], (5, 4), 0.1)
+    with pytest.raises(ValueError, match="NaN"):
+        nuclear_norm(A, np.full(15, np.nan), (5, 4), 0.1)
+    with pytest.raises(ValueError, match="NaN"):
+        A_inf = A.copy()
+        A_inf[3, 7] = np.inf
+        nuclear_norm(A_inf, y, (5, 4), 0.1)
+    with pytest.raises(ValueError, match="lam must be >= 0"):
+        nuclear_norm(A, y, (5, 4), -1.0)
+    with pytest.raises(ValueError, match="one value per column"):
+        nuclear_norm(A, np.stack([y, y], 1), (5, 4), [0.1, 0.2, 0.3])
+    with pytest.raises(ValueError, match="noise"):
+        nuclear_norm(A, y, (5, 4), "auto")
+    with pytest.raises(ValueError, match="lam must be"):
+        nuclear_norm(A, y, (5, 4), "big")
+    with pytest.raises(ValueError, match="svd"):
+        nuclear_norm(A, y, (5, 4), 0.1, svd="lapack")
+    with pytest.raises(ValueError, match="warm_start"):
+        nuclear_norm(A, y, (5, 4), 0.1, warm_start=np.zeros((4, 5)))
+    with pytest.raises(TypeError, match="real"):
+        nuclear_norm(A + 1j, y, (5, 4), 0.1)
+    with pytest.raises(ValueError, match="tol"):
+        nuclear_norm(A, y, (5, 4), 0.1, tol=-1)
+    with pytest.raises(TypeError, match="max_iter"):
+        nuclear_norm(A, y, (5, 4), 0.1, max_iter=10.5)
+    with pytest.raises(ValueError, match="n_threads"):
+        nuclear_norm(A, y, (5, 4), 0.1, n_threads=0)
+    with pytest.raises(ValueError, match="lipschitz"):
+        nuclear_norm(A, y, (5, 4), 0.1, lipschitz=-1.0)
+    with pytest.raises(ValueError, match="empty"):
+        nuclear_norm(np.zeros((0, 20)), np.zeros(0), (5, 4), 0.1)
+    W, Z = random_network(15, 4, rng=0)
+    with pytest.raises(ValueError, match="disagrees"):
+        nuclear_norm(NetworkOperator(W, Z, 5), y, (4, 5), 0.1)
+    with pytest.raises(ValueError, match="eps"):
+        nuclear_norm_constrained(A, y, (5, 4), 0.0)
+
+
+def test_core_checks_its_own_arguments():
+    A, S, y = _problem(5, 4, 15, 1, 13)
+    with pytest.raises(ValueError):
+        _core.nuclear_norm_fista(A, y[:, None], np.array([0.1]), 4, 4)
+    with pytest.raises(ValueError):
+        _core.nuclear_norm_fista(A, y[:, None], np.array([0.1, 0.2]), 5, 4)
+    with pytest.raises(ValueError):
+        _core.nuclear_norm_fista(A, y[:, None], np.array([-0.1]), 5, 4)
+    with pytest.raises(ValueError):
+        _core.nuclear_norm_fista(A, y[:, None], np.array([0.1]), 5, 4, svd="x")
+    with pytest.raises(ValueError):
+        _core.nuclear_norm_fista(A, y[:, None], np.array([0.1]), 5, 4, S0=np.zeros((2, 20)))
+    with pytest.raises(ValueError):
+        _core.singular_value_threshold(np.zeros((1, 3, 3)), np.array([-1.0]))
