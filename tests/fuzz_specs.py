@@ -461,3 +461,25 @@ known("fastmem.stm.recall.optimal_recall_length", "q=tiny", "wrong-exception",
       "q = 1e-300: OverflowError from float arithmetic in the derivation (recall.py), not a ValueError")
 known("fastmem.stm.recall.optimal_recall_length", "noise=huge", "wrong-exception",
       "noise = 1e300: OverflowError (noise**2) in recall.py, not a ValueError")
+
+# --------------------------------------------------------------------------- phase diagrams (stm.phase)
+
+_PHASE = dict(model="sparse", coherence="low", L=2, N=3, gammas=(0.5,), rhos=(0.5,), trials=1, noise=0.01,
+              network="circle", radius=1.0, rng=0, store=None, executor=None, progress=False, n_threads=None,
+              lam_scale=1.0, tol=1e-3, max_iter=50, operator="auto", dense_limit=1000)
+
+
+def _phase_result():
+    return stm.phase_diagram(**_PHASE)
+
+
+register("fastmem.stm.phase.phase_diagram", lambda: dict(_PHASE),
+         call=lambda **kw: stm.phase_diagram(**kw).table[["M", "K", "rmse"]].to_numpy(), exact=False)
+register("fastmem.stm.phase.phase_trial",
+         lambda: dict(config=_phase_result().config, gamma_index=0, rho_index=0, trial=0, n_threads=None),
+         call=lambda **kw: stm.phase_trial(**kw)["rmse"], exact=False)
+register("fastmem.stm.phase.theory_rho", lambda: dict(model="sparse", gammas=np.array([0.2, 0.5]), N=10, L=4, C=1.0))
+register("fastmem.stm.phase.fit_theory_constant",
+         lambda: dict(summary=_phase_result().summary, model="sparse", N=3, L=2, threshold=0.1), finite=False)
+register("fastmem.stm.phase.PhaseDiagram.theory_constant", lambda: dict(_self=_phase_result(), threshold=0.1),
+         call=lambda _self, **kw: _self.theory_constant(**kw), finite=False)

@@ -2,6 +2,7 @@
 
 from .flipflop import fig2_trajectories, fig3_triggered_average, fig4_eigenvalues, fig6_slow_points
 from .recall import capacity_figure, recall_curve
+from .phase import figure2, phase_diagram
 
 __all__: list = [
     "fig2_trajectories",
@@ -10,4 +11,6 @@ __all__: list = [
     "fig6_slow_points",
     "recall_curve",
     "capacity_figure",
+    "phase_diagram",
+    "figure2",
 ]

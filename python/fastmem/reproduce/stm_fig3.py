@@ -62,6 +62,8 @@ def _capacity_table(Ms, cap_trials: int, seed: int, progress: bool) -> pd.DataFr
         have_nuclear = False
     L_sparse, rate, L_low, R = 4, 0.05, 10, 1
     rows = []
+    # One thread per solve: these problems are small (M <= 400), and on a loaded 2-core machine
+    # two OpenMP threads per small solve were measured 50x slower than one.
     for M in tqdm(Ms, desc="capacity vs M", disable=not progress):
         W, Z = random_network(M, 1, kind="circle", radius=0.95, rng=seed + M)
         mc = memory_capacity(W, Z, max_delay=4 * M)
@@ -69,10 +71,10 @@ def _capacity_table(Ms, cap_trials: int, seed: int, progress: bool) -> pd.DataFr
             "M": M,
             "classical_mc": mc.total,
             "sparse_measured": storage_capacity(M, L_sparse, "sparse", rate=rate, trials=cap_trials, growth=1.3,
-                                                rng=seed + M),
+                                                rng=seed + M, n_threads=1),
             "sparse_bound": sparse_capacity_bound(M, rate=rate, L=L_sparse) * L_sparse,
             "lowrank_measured": (storage_capacity(M, L_low, "lowrank", rank=R, trials=cap_trials, growth=1.3,
-                                                  rng=seed + M) if have_nuclear else np.nan),
+                                                  rng=seed + M, n_threads=1) if have_nuclear else np.nan),
             "lowrank_bound": lowrank_capacity_bound(M, R=R, L=L_low) * L_low,
         }
         rows.append(row)
@@ -99,7 +101,7 @@ def run(args) -> int:
     t0 = time.perf_counter()
 
     table = recall_curve(s["M"], s["L"], s["q"], model="sparse", lengths=s["lengths"], trials=trials, rate=s["rate"],
-                         noise=s["noise"], rng=seed, progress=progress,
+                         noise=s["noise"], rng=seed, progress=progress, n_threads=1,
                          store=out / f"stm_fig3_recall_trials{'_quick' if args.quick else ''}.csv")
     pred = optimal_recall_length(s["M"], s["L"], s["q"], rate=s["rate"], noise=s["noise"])
     best = measured_optimum(table)

@@ -19,6 +19,9 @@ Theory (bounds and classical memory capacity):
 
 Infinite-length inputs (Fig. 3):
     recall_curve, summarize_curve, optimal_recall_length, measured_optimum
+
+Phase diagrams (Fig. 2):
+    phase_diagram, phase_trial, PhaseDiagram
 """
 
 from .network import NetworkOperator, is_block_diagonal, measurement_operator, propagate, random_network
@@ -39,6 +42,7 @@ from .theory import (
     state_covariance,
 )
 from .recall import measured_optimum, optimal_recall_length, recall_curve, summarize_curve
+from .phase import PhaseDiagram, phase_diagram, phase_trial
 
 __all__ = [
     "random_network",
@@ -71,4 +75,7 @@ __all__ = [
     "summarize_curve",
     "optimal_recall_length",
     "measured_optimum",
+    "phase_diagram",
+    "phase_trial",
+    "PhaseDiagram",
 ]

@@ -565,8 +565,8 @@ def storage_capacity(
     radius: float = 1.0,
     growth: float = 1.25,
     n_max: int = 100000,
-    tol: float = 1e-4,
-    max_iter: int = 1000,
+    tol: float = 1e-6,
+    max_iter: int = 5000,
     rng: RNGLike = None,
     n_threads: Optional[int] = None,
 ) -> int:
