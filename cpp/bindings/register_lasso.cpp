@@ -25,6 +25,26 @@ Basis make_basis(const std::string& kind, const std::optional<CArray>& matrix, I
   return Basis::dense(Matrix(m));
 }
 
+// One non-negative lam per column of y (both solvers check the same way).
+Eigen::Map<const Vector> checked_lam(const CArray& lam, Index B) {
+  auto lam_v = as_vector(lam, "lam");
+  require(lam_v.size() == B, "lam must have one value per column of y");
+  require((lam_v.array() >= 0.0).all(), "lam must be >= 0");
+  return lam_v;
+}
+
+// The warm start (B, P) as P x B columns, or an empty matrix for a cold start.
+Matrix warm_start_columns(const std::optional<CArray>& X0t, Index B, Index P) {
+  Matrix X0;
+  if (X0t) {
+    require_ndim(*X0t, 2, "warm_start");
+    require(X0t->shape(0) == B && X0t->shape(1) == P, "warm_start must have shape (P, B)");
+    require_finite_array(*X0t, "warm_start");
+    X0 = Eigen::Map<const Matrix>(X0t->data(), P, B);
+  }
+  return X0;
+}
+
 py::dict to_dict(const LassoOutput& res, Index B, Index P) {
   py::array_t<double> coef({B, P});
   Eigen::Map<Matrix>(coef.mutable_data(), P, B) = res.coef;
@@ -47,20 +67,12 @@ py::dict solve(const Op& op, const CArray& Yt, const CArray& lam, const std::opt
   require_finite_array(Yt, "y");
   const Index B = Yt.shape(0), M = Yt.shape(1), P = op.cols();
   require(M == op.rows(), "y must have M = " + std::to_string(op.rows()) + " entries per column");
-  auto lam_v = as_vector(lam, "lam");
-  require(lam_v.size() == B, "lam must have one value per column of y");
-  require((lam_v.array() >= 0.0).all(), "lam must be >= 0");
+  const auto lam_v = checked_lam(lam, B);
   require(tol >= 0.0, "tol must be >= 0");
   require(std::isfinite(lipschitz) && lipschitz >= 0.0, "lipschitz must be finite and >= 0 (0 = estimate it)");
   require(max_iter >= 0, "max_iter must be >= 0");
   Eigen::Map<const Matrix> Y(Yt.data(), M, B);
-  Matrix X0;
-  if (X0t) {
-    require_ndim(*X0t, 2, "warm_start");
-    require(X0t->shape(0) == B && X0t->shape(1) == P, "warm_start must have shape (P, B)");
-    require_finite_array(*X0t, "warm_start");
-    X0 = Eigen::Map<const Matrix>(X0t->data(), P, B);
-  }
+  const Matrix X0 = warm_start_columns(X0t, B, P);
   LassoOptions opt;
   opt.tol = tol;
   opt.max_iter = max_iter;
@@ -82,20 +94,12 @@ py::dict solve_working_set(const CArray& A, const CArray& Yt, const CArray& lam,
   require_finite_array(Yt, "y");
   const Index B = Yt.shape(0), M = Yt.shape(1), P = a.cols();
   require(M == a.rows(), "y must have M = " + std::to_string(a.rows()) + " entries per column");
-  auto lam_v = as_vector(lam, "lam");
-  require(lam_v.size() == B, "lam must have one value per column of y");
-  require((lam_v.array() >= 0.0).all(), "lam must be >= 0");
+  const auto lam_v = checked_lam(lam, B);
   require(tol >= 0.0, "tol must be >= 0");
   require(max_iter >= 0, "max_iter must be >= 0");
   require(p0 >= 1, "p0 must be >= 1");
   Eigen::Map<const Matrix> Y(Yt.data(), M, B);
-  Matrix X0;
-  if (X0t) {
-    require_ndim(*X0t, 2, "warm_start");
-    require(X0t->shape(0) == B && X0t->shape(1) == P, "warm_start must have shape (P, B)");
-    require_finite_array(*X0t, "warm_start");
-    X0 = Eigen::Map<const Matrix>(X0t->data(), P, B);
-  }
+  const Matrix X0 = warm_start_columns(X0t, B, P);
   LassoOptions opt;
   opt.tol = tol;
   opt.max_iter = max_iter;
