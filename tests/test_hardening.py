@@ -303,3 +303,50 @@ def test_core_nuclear_norm_refuses_huge_views_before_copying():
     view = np.broadcast_to(np.float64(0.5), (2**40, 3))
     with pytest.raises(MemoryError, match="more than this machine can hold"):
         _core.operator_norm_squared(view)
+
+
+# --------------------------------------------------------------------------- the command line
+
+
+@pytest.mark.parametrize("argv, option", [
+    (["--threads", "0", "config"], "--threads"),
+    (["--threads", "-3", "config"], "--threads"),
+    (["--threads", "abc", "config"], "--threads"),
+    (["reproduce", "stm-fig2", "--trials", "-5", "--quick"], "--trials"),
+    (["reproduce", "stm-fig2", "--L", "0", "--quick"], "--L"),
+    (["reproduce", "stm-fig2", "--N", "-1", "--quick"], "--N"),
+    (["reproduce", "stm-fig2", "--grid", "0", "--quick"], "--grid"),
+    (["reproduce", "stm-fig2", "--seed", "-1", "--quick"], "--seed"),
+    (["reproduce", "stm-fig3", "--trials", "0", "--quick"], "--trials"),
+    (["reproduce", "flipflop", "--test-steps", "-1", "--quick"], "--test-steps"),
+    (["reproduce", "flipflop", "--initial-states", "-1", "--quick"], "--initial-states"),
+    (["reproduce", "flipflop", "--train-steps", "1.5", "--quick"], "--train-steps"),
+    (["reproduce", "bogus"], "target"),
+])
+def test_cli_refuses_bad_options_before_any_work(argv, option, capsys, tmp_path):
+    """Before: tracebacks from deep inside the run ('n must be >= 1, got 0' for --threads 0)."""
+    from fastmem import cli
+
+    with pytest.raises(SystemExit) as exc:
+        cli.main(argv + (["--out", str(tmp_path)] if argv[0] == "reproduce" and argv[1] != "bogus" else []))
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert f"argument {option}" in err and "Traceback" not in err
+    assert not any(tmp_path.iterdir())  # nothing was run
+
+
+def test_cli_unusable_output_folder_is_an_error_not_a_traceback(capsys, tmp_path):
+    from fastmem import cli
+
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    assert cli.main(["reproduce", "stm-fig2", "--quick", "--no-progress", "--out", str(blocker / "sub")]) == 1
+    err = capsys.readouterr().err
+    assert "stm-fig2: error:" in err and "Traceback" not in err
+
+
+def test_cli_argv_type():
+    from fastmem import cli
+
+    with pytest.raises(TypeError, match="argv must be None or a list of strings"):
+        cli.main("config")
