@@ -633,9 +633,21 @@ def fuzz_entry(entry: str, target: Callable, spec: Spec, log=None, skip=()) -> L
     return outcomes
 
 
+def amend(name: str, **options) -> None:
+    """Change options of an already registered spec (from a later specs module)."""
+    if name not in SPECS:
+        raise KeyError(f"amend: no spec registered for {name}")
+    SPECS[name] = dataclasses.replace(SPECS[name], **options)
+
+
 def load_specs() -> None:
+    """Import tests/fuzz_specs.py, then every tests/fuzz_specs_*.py (sorted)."""
     if not SPECS:
         importlib.import_module("fuzz_specs")
+        here = os.path.dirname(os.path.abspath(__file__))
+        for fname in sorted(os.listdir(here)):
+            if fname.startswith("fuzz_specs_") and fname.endswith(".py"):
+                importlib.import_module(fname[:-3])
 
 
 # --------------------------------------------------------------------------- child process
