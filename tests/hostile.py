@@ -9,7 +9,8 @@ How it works
   ``fastmem._core``. ``fastmem.reference`` (the tests' numpy oracles) and
   ``fastmem.reproduce`` (each target's ``run(args)``, reached through the fuzzed
   ``fastmem.cli.main``) are not walked.
-* Every entry point needs a *spec* in ``tests/fuzz_specs.py``: a function returning
+* Every entry point needs a *spec* in ``tests/fuzz_specs.py`` (or a later
+  ``tests/fuzz_specs_*.py``, loaded after it; ``amend`` changes a spec's options): a function returning
   one small, valid set of keyword arguments. ``test_fuzz.py::test_every_entry_point_has_a_spec``
   fails for a public function without one (so new entry points get hardened).
 * :func:`mutations` derives hostile variants of each argument from its valid value

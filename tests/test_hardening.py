@@ -350,3 +350,19 @@ def test_cli_argv_type():
 
     with pytest.raises(TypeError, match="argv must be None or a list of strings"):
         cli.main("config")
+
+
+# --------------------------------------------------------------------------- found and left (see the report)
+
+
+@pytest.mark.xfail(strict=True, reason="nuclear_norm solves y * 1e-300 as zero ('converged'): squares underflow. "
+                   "Fix as lasso does (stm/_scaling.py: solve y / c, lam / c, scale S back); left to the "
+                   "nuclear-norm area, whose file is being edited concurrently")
+def test_nuclear_norm_is_scale_equivariant_at_tiny_scales():
+    g = R(9)
+    A = g.standard_normal((10, 12)) / np.sqrt(10)
+    S = np.outer(g.standard_normal(4), g.standard_normal(3))
+    y = A @ S.reshape(-1)
+    ref = stm.nuclear_norm(A, y, (4, 3), 0.01, tol=1e-9, max_iter=2000)
+    got = stm.nuclear_norm(A, y * 1e-300, (4, 3), 0.01e-300, tol=1e-9, max_iter=2000)
+    np.testing.assert_allclose(got.S_hat / 1e-300, ref.S_hat, atol=1e-6)
