@@ -390,6 +390,8 @@ def _make_config(model, coherence, L, N, gammas, rhos, trials, noise, network, r
 
 def summarize(table: pd.DataFrame) -> pd.DataFrame:
     """Per-cell summary of a phase-diagram table: mean and median rMSE and more."""
+    if not isinstance(table, pd.DataFrame):
+        raise TypeError(f"table must be a phase-diagram DataFrame (PhaseDiagram.table), got {type(table).__name__}")
     size = "K" if "K" in table.columns else "R"
     if table.empty:
         return pd.DataFrame(columns=["gamma_index", "rho_index", "gamma", "rho", "M", size, "trials",
