@@ -19,10 +19,31 @@ SvdMethod parse_svd(const std::string& s) {
 }
 
 // Calls f(op) with the operator A stands for: a NetworkOperator, or a dense (M, P) array.
+// A is taken as py::object (it may be either), so its conversion is checked here, with
+// messages naming A: a typed CArray argument would get pybind11's generic ones.
 template <class F>
 auto with_operator(const py::object& A, F&& f) {
   if (py::isinstance<NetworkOperator>(A)) return f(A.cast<const NetworkOperator&>());
-  const CArray arr = py::cast<CArray>(A);
+  if (A.is_none()) throw py::type_error("A must be a float64 array (M, N*L) or a NetworkOperator, got None");
+  if (py::isinstance<py::array>(A)) {
+    const py::array a = py::reinterpret_borrow<py::array>(A);
+    const char kind = a.dtype().kind();
+    if (kind != 'f' && kind != 'i' && kind != 'u' && kind != 'b')
+      throw py::type_error("A must be a real numeric array (M, N*L) or a NetworkOperator, got dtype kind '" +
+                           std::string(1, kind) + "'");
+    // a broadcast view can stand for far more memory than it occupies: refuse before the copy
+    require_allocation(double(a.size()), "A as a C-contiguous float64 array");
+  }
+  CArray arr;
+  try {
+    arr = py::cast<CArray>(A);
+  } catch (const py::cast_error&) {
+    throw py::type_error("A must be a float64 array (M, N*L) or a NetworkOperator, got " +
+                         std::string(py::str(py::type::of(A).attr("__name__"))));
+  } catch (py::error_already_set& e) {  // numpy's own conversion error (ragged lists, strings)
+    throw py::type_error("A must be a float64 array (M, N*L) or a NetworkOperator: " + std::string(e.what()));
+  }
+  if (!arr) throw py::type_error("A must be a float64 array (M, N*L) or a NetworkOperator");
   auto a = as_matrix(arr, "A");
   return f(DenseOperator(a));
 }

@@ -145,3 +145,28 @@ def check_threads(n_threads) -> int:
     if n_threads is None:
         return 0
     return check_int(n_threads, "n_threads", minimum=1, maximum=4096)
+
+
+# Norms above this are refused where the solvers square them (sums of squares over up to
+# ~1e8 terms then stay far below float64's 1.8e308).
+MAX_NORM = 1e150
+
+
+def check_norm(arr: np.ndarray, name: str, limit: float = MAX_NORM) -> None:
+    """Refuse a finite array whose Euclidean norm is too large to square in float64.
+
+    Finite inputs like ``A * 1e300`` would otherwise overflow to Inf/NaN inside a
+    solver. One pass (the largest magnitude) in the common case; the exact norm is
+    computed only when that bound is inconclusive.
+    """
+    if arr.size == 0:
+        return
+    peak = float(np.max(np.abs(arr)))
+    if peak == 0.0 or peak * np.sqrt(arr.size) <= limit:
+        return
+    norm = peak * float(np.linalg.norm((arr / peak).reshape(-1)))
+    if not norm <= limit:
+        raise ValueError(
+            f"{name} is too large for float64 arithmetic: its norm {norm:.3g} exceeds {limit:.0e} "
+            f"(its square would overflow); rescale {name}"
+        )

@@ -6,7 +6,7 @@ from typing import Optional
 
 import numpy as np
 
-from .._validation import as_float_array, check_bool, check_float, check_int
+from .._validation import as_float_array, check_bool, check_float, check_int, check_norm
 from .lasso import lasso
 
 
@@ -88,6 +88,8 @@ class Lasso:
         n, p = X.shape
         if y.shape[0] != n:
             raise ValueError(f"y must have n_samples = {n} rows (the rows of X), got shape {y.shape}")
+        check_norm(X, "X")
+        check_norm(y, "y")
         if self.fit_intercept:
             X_mean, y_mean = X.mean(axis=0), y.mean(axis=0)
             Xc, yc = X - X_mean, y - y_mean
@@ -120,15 +122,29 @@ class Lasso:
         X = as_float_array(X, "X", ndim=2)
         if X.shape[1] != self.n_features_in_:
             raise ValueError(f"X must have {self.n_features_in_} features, got {X.shape[1]}")
-        return X @ np.asarray(self.coef_).T + self.intercept_
+        with np.errstate(over="ignore", invalid="ignore"):
+            pred = X @ np.asarray(self.coef_).T + self.intercept_
+        if not np.all(np.isfinite(pred)):
+            raise ValueError("X is too large for this model: the prediction X @ coef_ + intercept_ overflows float64")
+        return pred
 
     def score(self, X, y, sample_weight=None) -> float:
         """Coefficient of determination R^2 (uniform average over targets)."""
-        y = as_float_array(y, "y", ndim=(1, 2))
+        y = as_float_array(y, "y", ndim=(1, 2), allow_empty=False)
         pred = self.predict(X)
         if pred.shape != y.shape:
             raise ValueError(f"y must have shape {pred.shape} (one value per row of X), got {y.shape}")
         w = np.ones(y.shape[0]) if sample_weight is None else as_float_array(sample_weight, "sample_weight", ndim=1)
+        if w.shape != (y.shape[0],):
+            raise ValueError(f"sample_weight must have shape ({y.shape[0]},) (one weight per row of X), got {w.shape}")
+        w_scale = np.max(np.abs(w)) if w.size else 0.0
+        if not w_scale > 0 or np.sum(w / w_scale) == 0:
+            raise ValueError("sample_weight must not sum to zero (the weighted mean of y is undefined)")
+        # R^2 is invariant to scaling y, the prediction and the weights: work on scaled copies so
+        # that squares of huge (or tiny) values neither overflow nor underflow.
+        y_scale = max(np.max(np.abs(y)), np.max(np.abs(pred)))
+        y_scale = y_scale if y_scale > 0 else 1.0
+        y, pred, w = y / y_scale, pred / y_scale, w / w_scale
         w = w.reshape((-1,) + (1,) * (y.ndim - 1))
         mean = np.sum(w * y, axis=0) / np.sum(w)
         ss_res = np.sum(w * (y - pred) ** 2, axis=0)

@@ -18,7 +18,16 @@ from typing import Optional, Tuple, Union
 import numpy as np
 
 from .. import _core
-from .._validation import as_float_array, check_allocation, check_choice, check_float, check_int, check_threads
+from .._validation import (
+    as_float_array,
+    check_allocation,
+    check_choice,
+    check_float,
+    check_int,
+    check_norm,
+    check_threads,
+)
+from ._scaling import check_operator_gain, column_scales, safe_scale
 from .network import NetworkOperator
 from .signals import BASES, dct_basis
 
@@ -219,6 +228,7 @@ def lasso(
         M, P = A.shape
         if M == 0 or P == 0:
             raise ValueError(f"A must not be empty, got shape {A.shape}")
+        check_norm(A, "A")
         shape = None
         if signal_shape is not None:
             if not isinstance(signal_shape, (tuple, list)) or len(signal_shape) != 2:
@@ -236,6 +246,7 @@ def lasso(
     B = Y.shape[1]
     if B == 0:
         raise ValueError("y must have at least one column")
+    check_norm(Y, "y")
     check_choice(algorithm, "algorithm", ALGORITHMS)
     if algorithm == "working_set" and is_op:
         raise ValueError("algorithm='working_set' needs a dense A; use 'fista' (or 'auto') with a NetworkOperator")
@@ -269,19 +280,37 @@ def lasso(
         X0 = X0[:, None] if X0.ndim == 1 else X0
         if X0.shape != (P, B):
             raise ValueError(f"warm_start must have shape (P, B) = ({P}, {B}) (or (P,) for one column), got {X0.shape}")
+        check_norm(X0, "warm_start")
         X0t = np.ascontiguousarray(X0.T)
-    Yt = np.ascontiguousarray(Y.T)
+    # Scale-equivariance (see _scaling.py): solve for u = a * x / c with A / a, y_b / c_b and
+    # lam_b / (a c_b); a = c = 1 (exact no-ops) unless a magnitude is outside [1e-100, 1e100].
+    if is_op:
+        check_operator_gain(A)
+    a = 1.0 if is_op else float(safe_scale(np.max(np.abs(A))))
+    c = column_scales(Y)
+    Yt = np.ascontiguousarray((Y / c).T)
+    lam_solve = lam_vec / (a * c)
+    if X0t is not None:
+        X0t = np.ascontiguousarray(X0t * (a / c)[:, None])
+    A_solve = A if a == 1.0 else A / a
     L_basis = shape[1] if shape else 1
 
     if is_op:
-        out = _core.lasso_network(A._op, Yt, lam_vec, X0t, kind, Psi, L_basis, tol, max_iter, 0.0, threads)
+        out = _core.lasso_network(A._op, Yt, lam_solve, X0t, kind, Psi, L_basis, tol, max_iter, 0.0, threads)
     elif algorithm == "fista":
-        APsi = _dense_times_basis(A, kind, Psi, L_basis)
-        out = _core.lasso_dense(APsi, Yt, lam_vec, X0t, "identity", None, 1, tol, max_iter, 0.0, threads)
+        APsi = _dense_times_basis(A_solve, kind, Psi, L_basis)
+        out = _core.lasso_dense(APsi, Yt, lam_solve, X0t, "identity", None, 1, tol, max_iter, 0.0, threads)
     else:
-        APsi = _dense_times_basis(A, kind, Psi, L_basis)
-        out = _core.lasso_working_set(APsi, Yt, lam_vec, X0t, tol, max_iter, WORKING_SET_P0, threads)
+        APsi = _dense_times_basis(A_solve, kind, Psi, L_basis)
+        out = _core.lasso_working_set(APsi, Yt, lam_solve, X0t, tol, max_iter, WORKING_SET_P0, threads)
 
+    with np.errstate(over="ignore", under="ignore", invalid="ignore"):
+        out = dict(out, coef=out["coef"] * (c / a)[:, None], objective=out["objective"] * c**2,
+                   gap=out["gap"] * c**2, lipschitz=out["lipschitz"] * a**2)
+    if not all(np.isfinite(out[k]).all() for k in ("coef", "objective", "gap", "lipschitz")):
+        # finite inputs whose solution is not a float64 number (e.g. A = 1e-300 * A0: coefficients ~ 1e300 |y|)
+        raise ValueError("the LASSO solution overflows float64: A is too small (or y too large) for it; "
+                         "rescale A or y (the coefficients scale with y / A)")
     coef2 = np.ascontiguousarray(out["coef"].T)  # (P, B)
     S = _synthesize(coef2, kind, Psi, shape)
     iters = out["iterations"].astype(np.int64)

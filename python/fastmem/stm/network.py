@@ -228,7 +228,19 @@ def propagate(
     eps = _noise_values(noise, B, N, M, batched, rng)
     final, states = _core.propagate(W, Z, S3, x0_arr, eps, nonlinearity, bool(return_states), structure, threads)
     out = states if return_states else final
+    if not np.isfinite(out).all():
+        raise ValueError(_overflow_message("the state of propagate", W, Z, S=S3, x0=x0_arr, noise=eps))
     return out if batched else out[0]
+
+
+def _overflow_message(what: str, W: np.ndarray, Z: np.ndarray, **others) -> str:
+    """A finite network whose result overflowed float64: say which inputs are how large."""
+    sizes = [f"max|W| = {np.max(np.abs(W)):.3g}", f"max|Z| = {np.max(np.abs(Z)):.3g}"]
+    for name, v in others.items():
+        if v is not None and np.size(v):
+            sizes.append(f"max|{name}| = {np.max(np.abs(v)):.3g}")
+    return (f"{what} overflows float64 (finite inputs, non-finite result): {', '.join(sizes)}; the network's "
+            "gain (spectral radius of W) over the steps, or the inputs, are too large: rescale them or use fewer steps")
 
 
 def _noise_values(noise, B: int, N: int, M: int, batched: bool, rng: RNGLike) -> Optional[np.ndarray]:
@@ -278,7 +290,10 @@ def measurement_operator(
     threads = check_threads(n_threads)
     structure = resolve_structure(W, structure)
     check_allocation(Z.shape[0] * N * Z.shape[1], "measurement_operator A (M x N*L)")
-    return _core.measurement_operator(W, Z, N, structure, threads)
+    A = _core.measurement_operator(W, Z, N, structure, threads)
+    if not np.isfinite(A).all():
+        raise ValueError(_overflow_message(f"A = [W^(N-1) Z, ..., Z] for N = {N}", W, Z))
+    return A
 
 
 class NetworkOperator:

@@ -376,7 +376,7 @@ def _make_config(model, coherence, L, N, gammas, rhos, trials, noise, network, r
         model=model, coherence=coherence, L=L, N=N,
         gammas=_grid(gammas, "gammas", DEFAULT_GAMMAS), rhos=_grid(rhos, "rhos", DEFAULT_RHOS),
         trials=check_int(trials, "trials", minimum=1, maximum=1_000_000),
-        noise=check_float(noise, "noise", minimum=0.0),
+        noise=check_float(noise, "noise", minimum=0.0, maximum=1e100),  # relative level
         network=network,
         radius=check_float(radius, "radius", minimum=0.0, min_inclusive=False),
         entropy=seed_entropy(rng),

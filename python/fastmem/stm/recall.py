@@ -42,7 +42,13 @@ import pandas as pd
 from .._rng import RNGLike, seed_entropy, trial_generator
 from .._validation import check_allocation, check_choice, check_float, check_int, check_threads
 from .network import NETWORK_KINDS, measurement_operator, propagate, random_network
-from .theory import _named_coherence, lowrank_nodes_needed, sparse_nodes_needed
+from .theory import (
+    _named_coherence,
+    lowrank_capacity_bound,
+    lowrank_nodes_needed,
+    sparse_capacity_bound,
+    sparse_nodes_needed,
+)
 
 MODELS = ("sparse", "lowrank")
 FORMAT_VERSION = 1
@@ -338,6 +344,15 @@ def summarize_curve(table: pd.DataFrame) -> pd.DataFrame:
     for col in ("length", "trial", "error", "energy", "omitted"):
         if col not in table.columns:
             raise ValueError(f"table must come from recall_curve (missing column {col!r})")
+    if len(table) == 0:
+        raise ValueError("table is empty: recall_curve gives one row per (length, trial)")
+    for col in ("length", "error", "energy", "omitted"):
+        try:
+            v = table[col].to_numpy(dtype=float)
+        except (TypeError, ValueError):
+            raise TypeError(f"table column {col!r} must be numeric, got dtype {table[col].dtype}") from None
+        if not np.isfinite(v).all() or np.any(v < 0):
+            raise ValueError(f"table column {col!r} must hold finite values >= 0 (as recall_curve writes them)")
     rows = []
     for length, grp in table.groupby("length", sort=True):
         e = grp["error"].to_numpy(dtype=float)
@@ -347,7 +362,8 @@ def summarize_curve(table: pd.DataFrame) -> pd.DataFrame:
         if T > 1:
             loo_den = n.sum() - n
             loo = np.where(loo_den > 0, (e.sum() - e) / np.where(loo_den > 0, loo_den, 1.0), np.nan)
-            se = float(np.sqrt((T - 1) / T * np.nansum((loo - np.nanmean(loo)) ** 2)))
+            se = float(np.sqrt((T - 1) / T * np.nansum((loo - np.nanmean(loo)) ** 2))) if np.isfinite(loo).any() \
+                else np.nan
         else:
             se = np.nan
         ratio = np.where(n > 0, e / np.where(n > 0, n, 1.0), np.nan)
@@ -448,7 +464,7 @@ def optimal_recall_length(
     C, exponent : float
         Constant and log exponent of the node bound (gamma or lambda).
     lengths : sequence of int, optional
-        Candidate N' (default 1 .. the capacity, or 1 .. 20/(1-q)).
+        Candidate N' (default 1 .. 20/(1-q), cut at the bound's capacity + 1 when that is over 100000).
 
     Returns
     -------
@@ -466,11 +482,15 @@ def optimal_recall_length(
     check_choice(model, "model", MODELS)
     rate = check_float(rate, "rate", minimum=0.0, maximum=1.0, min_inclusive=False)
     rank = check_int(rank, "rank", minimum=1, maximum=L)
-    sigma = check_float(noise, "noise", minimum=0.0)
+    sigma = check_float(noise, "noise", minimum=0.0, maximum=1e100)
     C = check_float(C, "C", minimum=0.0, min_inclusive=False)
     exponent = check_float(exponent, "exponent", minimum=0.0)
     if lengths is None:
         top = max(8, int(math.ceil(20.0 / (1.0 - q))))
+        if top > 100_000:  # q within 2e-4 of 1: beyond the bound's capacity every error is 1, stop there
+            cap = (sparse_capacity_bound(M, rate, L, C=C, gamma=exponent, n_max=top) if model == "sparse"
+                   else lowrank_capacity_bound(M, rank, L, C=C, lam=exponent, n_max=top))
+            top = max(8, cap + 1)
         Ns = np.arange(max(1, rank if model == "lowrank" else 1), top + 1)
     else:
         Ns = _check_lengths(lengths)
@@ -486,11 +506,20 @@ def optimal_recall_length(
                            for n in Ns])
     rho = needed / M
     Nf = Ns.astype(float)
-    omission = (eps * q ** (2 * Nf) + M * sigma**2) / (1.0 - q * q)
-    fade = np.where(q ** (-2 * Nf) < 1e300, (q ** (-2 * Nf) - 1.0) / (Nf * (q ** -2 - 1.0)), np.inf)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        recall = np.where(rho < 1, _dof(model, Nf, L, rate, rank) * fade / (Nf * eps * M * (1.0 - rho)), np.inf)
-        error = np.minimum(omission * recall, 1.0)
+    # float64 throughout (q = 1e-300 or noise = 1e100 must not raise OverflowError); q^-2N' beyond
+    # float64 is inf, and the product is formed without 0 * inf:
+    #   omission * fade = [eps (1 - q^2N') + M sigma^2 (q^(2-2N') - q^2)] / (N' (1 - q^2)^2)
+    qq, var = np.float64(q), M * np.float64(sigma) ** 2
+    with np.errstate(over="ignore", under="ignore", divide="ignore", invalid="ignore"):
+        q2N = qq ** (2 * Nf)
+        growth = qq ** (2.0 - 2.0 * Nf) - qq * qq  # (q^-2N' - 1) q^2 >= 0, inf when it overflows
+        omission = (eps * q2N + var) / (1.0 - qq * qq)
+        fade = growth / (Nf * (1.0 - qq * qq))
+        scale = np.where(rho < 1, _dof(model, Nf, L, rate, rank) / (Nf * eps * M * (1.0 - rho)), np.inf)
+        recall = fade * scale
+        noise_part = np.where(var > 0, var * growth, 0.0)
+        product = (eps * (1.0 - q2N) * qq * qq + noise_part) / (Nf * (1.0 - qq * qq) ** 2) * scale
+        error = np.minimum(np.where(np.isnan(product), np.inf, product), 1.0)
     error = np.where(rho < 1, error, 1.0)
     capacity = int(Ns[rho < 1].max()) if np.any(rho < 1) else 0
     best = int(Ns[int(np.argmin(error))])
@@ -510,7 +539,8 @@ def measured_optimum(table: pd.DataFrame, flat: float = 0.25) -> MeasuredOptimum
     summ = summarize_curve(table)
     r = summ["rmse"].to_numpy()
     if not np.any(np.isfinite(r)):
-        raise ValueError("the curve has no length with a non-zero window energy in any trial; run more trials "
+        raise ValueError("table gives no finite rMSE at any length: every window had zero energy in every trial "
+                         "(all-zero inputs), so the relative error is undefined (NaN) everywhere; run more trials "
                          "or a denser input model")
     i = int(np.nanargmin(r))
     sem = summ["rmse_se"].to_numpy()[i]

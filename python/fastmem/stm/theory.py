@@ -107,7 +107,11 @@ def sparse_nodes_needed(
     C = check_float(C, "C", minimum=0.0, min_inclusive=False)
     gamma = check_float(gamma, "gamma", minimum=0.0)
     if mu is None:
-        mu = _named_coherence(basis, N) if isinstance(basis, str) and basis == "identity" else coherence(basis, N=N)
+        if isinstance(basis, str):
+            check_choice(basis, "basis", ("identity", "dct"))
+            mu = _named_coherence(basis, N)
+        else:
+            mu = coherence(basis, N=N)
     mu = check_float(mu, "mu", minimum=0.0, min_inclusive=False)
     return C * K * mu**2 * _log_term(N, L, gamma, "gamma")
 
@@ -170,8 +174,8 @@ def sparse_capacity_bound(
 
     The largest N with ``sparse_nodes_needed(ceil(rate N L), N, L, basis) < M``
     (0 if none); found by doubling and bisection, assuming the bound grows with N
-    (true for named bases). Coherence is computed for each candidate N (cached, on a
-    2x oversampled frequency grid, exact for the named bases).
+    (true for named bases). The coherence of a named basis is known in closed form
+    (1 for identity, sqrt(N) for dct), so no N x N basis is built per candidate.
     """
     M = check_int(M, "M", minimum=1)
     rate = check_float(rate, "rate", minimum=0.0, maximum=1.0, min_inclusive=False)
@@ -179,6 +183,7 @@ def sparse_capacity_bound(
     L = check_int(L, "L", minimum=1)
     if not isinstance(basis, str):
         raise TypeError("sparse_capacity_bound needs a named basis ('identity' or 'dct'), whose atoms exist for every N")
+    check_choice(basis, "basis", ("identity", "dct"))
 
     def ok(N: int) -> bool:
         K = max(1, math.ceil(rate * N * L))
@@ -202,9 +207,17 @@ def lowrank_capacity_bound(M: int, R: int, L: int, C: float = 1.0, lam: float = 
 
 @functools.lru_cache(maxsize=256)
 def _named_coherence(basis: str, N: int) -> float:
-    # A 2x oversampled grid: exact for both named bases (their peaks sit on grid points), 8x cheaper.
-    if basis == "identity":  # a spike's |DTFT| is 1 at every frequency: no N x N matrix needed
+    """mu of a named basis in closed form: no N x N basis and no FFT per candidate N.
+
+    * identity: a spike's |DTFT| is 1 at every frequency, so mu = 1;
+    * dct: for unit-norm atoms |sum_n psi[n] e^(-iwn)| <= ||psi||_1 <= sqrt(N) (Cauchy-Schwarz),
+      with equality for the constant atom psi_0 = 1/sqrt(N) at w = 0: mu = sqrt(N) exactly
+      (what ``coherence("dct", N=N)`` computes, to rounding; tests/test_hardening.py checks it).
+    """
+    if basis == "identity":
         return 1.0
+    if basis == "dct":
+        return math.sqrt(N)
     return coherence(basis, N=N, oversample=2)
 
 
@@ -288,9 +301,28 @@ def state_covariance(W, Z, noise: float = 0.0, input_variance: float = 1.0) -> n
     W, Z = _check_network(W, Z)
     sigma = check_float(noise, "noise", minimum=0.0, maximum=1e150)
     v = check_float(input_variance, "input_variance", minimum=0.0, min_inclusive=False)
-    Q = v * (Z @ Z.T)
-    Q[np.diag_indices_from(Q)] += sigma**2
-    return _covariance(W, Q)
+    return _checked_covariance(W, Z, sigma, v)
+
+
+def _checked_covariance(W: np.ndarray, Z: np.ndarray, sigma: float, v: float) -> np.ndarray:
+    """C for Q = v Z Z^T + sigma^2 I, refusing finite inputs whose Q or C overflow float64."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        Q = v * (Z @ Z.T)
+        Q[np.diag_indices_from(Q)] += sigma**2
+    if not np.isfinite(Q).all():
+        raise ValueError(
+            f"the input covariance v Z Z^T + sigma^2 I overflows float64 (max|Z| = {np.max(np.abs(Z)):.3g}, "
+            f"input_variance = {v:.3g}, noise = {sigma:.3g}); rescale Z, input_variance or noise"
+        )
+    with np.errstate(over="ignore", invalid="ignore"):
+        C = _covariance(W, Q)
+    if not np.isfinite(C).all():
+        raise ValueError(
+            "the stationary state covariance overflows float64: W's spectral radius is too close to 1 for inputs "
+            f"this large (max|Z| = {np.max(np.abs(Z)):.3g}, input_variance = {v:.3g}, noise = {sigma:.3g}); "
+            "rescale Z, input_variance or noise"
+        )
+    return C
 
 
 def _covariance(W: np.ndarray, Q: np.ndarray) -> np.ndarray:
@@ -493,9 +525,7 @@ def memory_capacity(
 
 def _mc_exact(W, Z, K, sigma, v, rtol, threads) -> Tuple[np.ndarray, int]:
     M, L = Z.shape
-    Q = v * (Z @ Z.T)
-    Q[np.diag_indices_from(Q)] += sigma**2
-    C = _covariance(W, Q)
+    C = _checked_covariance(W, Z, sigma, v)
     B = _krylov_blocks(W, Z, K, threads)
     if sigma > 0:
         # C >= sigma^2 I: Cholesky C = R R^T, m = v ||R^-1 b||^2.
