@@ -61,6 +61,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 import numpy as np
 import pandas as pd
 
+from .. import _core
 from .._rng import RNGLike, seed_entropy, trial_generator
 from .._validation import as_float_array, check_choice, check_float, check_int, check_threads
 from ..sweep import run_sweep
@@ -68,10 +69,14 @@ from .network import NETWORK_KINDS, NetworkOperator, measurement_operator, rando
 
 MODELS = ("sparse", "lowrank")
 COHERENCES = ("low", "high")
-OPERATORS = ("auto", "dense", "network")
+OPERATORS = ("auto", "gram", "dense", "network")
 #: Default stopping tolerances: LASSO stops on the relative duality gap, the nuclear-norm
 #: solver on the relative step, which needs a tighter value for the same rMSE accuracy.
 DEFAULT_TOL = {"sparse": 1e-3, "lowrank": 1e-5}
+
+#: Default settling test (see the module notes): a trial stops once its error against the
+#: true signal changes by at most this fraction over 10 steps, twice in a row.
+DEFAULT_SETTLE = 1e-4
 
 #: The default grid: 15 x 15 cells, gamma and rho in (0, 1], steps of 1/15.
 DEFAULT_GAMMAS = tuple(np.round(np.arange(1, 16) / 15, 6))
@@ -101,6 +106,7 @@ class PhaseConfig:
     max_iter: int
     operator: str
     dense_limit: int
+    settle: float = DEFAULT_SETTLE
 
     def meta(self) -> Dict[str, Any]:
         d = asdict(self)
@@ -227,9 +233,18 @@ def fit_theory_constant(summary: pd.DataFrame, model: str, N: int, L: int, thres
 # --------------------------------------------------------------------------- one task
 
 
+def _uses_gram(cfg: PhaseConfig) -> bool:
+    """The block-Toeplitz Gram path: W scaled orthogonal and block-diagonal (the circle network)."""
+    if cfg.operator == "gram":
+        return True
+    return cfg.operator == "auto" and cfg.network == "circle"
+
+
 def _operator(cfg: PhaseConfig, W: np.ndarray, Z: np.ndarray, n_threads: Optional[int]):
     M = W.shape[0]
     size = M * cfg.N * cfg.L
+    if _uses_gram(cfg):
+        return NetworkOperator(W, Z, cfg.N)
     dense = cfg.operator == "dense" or (cfg.operator == "auto" and size <= cfg.dense_limit)
     if dense:
         return measurement_operator(W, Z, cfg.N, n_threads=n_threads)
@@ -290,6 +305,31 @@ def _solve(cfg: PhaseConfig, A, Y: np.ndarray, lam: np.ndarray, n_threads: Optio
     return S_hat, iters, conv
 
 
+def _solve_gram(cfg: PhaseConfig, op: NetworkOperator, Y: np.ndarray, lam: np.ndarray, S_true: np.ndarray,
+                n_threads: Optional[int]):
+    """Recover the batch in Gram form on the block-Toeplitz A^T A, settling against S_true.
+
+    Returns S_hat (B, N, L), iterations (B,), converged (B,), settled (B,).
+    """
+    from .gram import ToeplitzGram, lasso_gram, nuclear_norm_gram
+
+    B, N, L = S_true.shape
+    basis = "dct" if (cfg.model == "sparse" and cfg.coherence == "high") else "identity"
+    try:
+        G = ToeplitzGram.from_operator(op, basis=basis, n_threads=n_threads)
+    except ValueError as err:
+        raise ValueError(f"operator='gram' needs W^T W = q^2 I (a circle or orthogonal network): {err}") from None
+    reference = S_true  # (B, N, L); in the DCT basis the coefficients a = Psi^T s along time
+    if G.basis is not None:
+        reference = np.einsum("nk,bnl->bkl", G.basis, S_true)
+    solver = lasso_gram if cfg.model == "sparse" else nuclear_norm_gram
+    res = solver(G, Y, lam, reference=reference.reshape(B, N * L).T, tol=cfg.tol, max_iter=cfg.max_iter,
+                 settle_tol=cfg.settle, n_threads=n_threads)
+    coef = res.coef.T.reshape(B, N, L)
+    S_hat = np.einsum("nk,bkl->bnl", G.basis, coef) if G.basis is not None else coef
+    return S_hat, res.iterations, res.converged, res.settled
+
+
 def _as_streams(S: np.ndarray, B: int, N: int, L: int) -> np.ndarray:
     """A solver's estimate, in any of the layouts it may use, as (B, N, L)."""
     if S.shape == (B, N, L):
@@ -330,7 +370,11 @@ def _phase_task(cfg: PhaseConfig, n_threads: Optional[int], task: Tuple[int, int
     for j, (r, size, _) in enumerate(cells):
         S_true[j], Y[:, j], lam[j] = draw_measurement(cfg, A, g, r, t, size)
     start = time.perf_counter()
-    S_hat, iters, conv = _solve(cfg, A, Y, lam, n_threads)
+    if _uses_gram(cfg) and (cfg.operator == "gram" or _core.orthogonal_scale(A._op) > 0):
+        S_hat, iters, conv, settled = _solve_gram(cfg, A, Y, lam, S_true, n_threads)
+    else:
+        S_hat, iters, conv = _solve(cfg, A, Y, lam, n_threads)
+        settled = np.zeros(B, dtype=bool)
     elapsed = (time.perf_counter() - start) / B
     err = np.sum((S_true - S_hat) ** 2, axis=(1, 2)) / np.sum(S_true**2, axis=(1, 2))
     size_col = "K" if cfg.model == "sparse" else "R"
@@ -342,7 +386,7 @@ def _phase_task(cfg: PhaseConfig, n_threads: Optional[int], task: Tuple[int, int
             "gamma": float(gamma), "rho": float(cfg.rhos[r]), "rho_actual": float(rho_actual),
             "M": M, size_col: int(size), "seed": _trial_seed(cfg.entropy, (1, g, r, t)),
             "lam": float(lam[j]), "rmse": float(err[j]), "iterations": int(iters[j]),
-            "converged": bool(conv[j]), "time": float(elapsed),
+            "converged": bool(conv[j]), "settled": bool(settled[j]), "time": float(elapsed),
         })
     return rows
 
@@ -362,7 +406,7 @@ def _grid(values, name: str, default) -> Tuple[float, ...]:
 
 
 def _make_config(model, coherence, L, N, gammas, rhos, trials, noise, network, radius, rng, lam_scale, tol,
-                 max_iter, operator, dense_limit) -> PhaseConfig:
+                 max_iter, operator, dense_limit, settle=DEFAULT_SETTLE) -> PhaseConfig:
     check_choice(model, "model", MODELS)
     check_choice(coherence, "coherence", COHERENCES)
     L = check_int(L, "L", minimum=1, maximum=100_000)
@@ -385,6 +429,7 @@ def _make_config(model, coherence, L, N, gammas, rhos, trials, noise, network, r
         max_iter=check_int(max_iter, "max_iter", minimum=1),
         operator=check_choice(operator, "operator", OPERATORS),
         dense_limit=check_int(dense_limit, "dense_limit", minimum=0),
+        settle=check_float(settle, "settle", minimum=0.0, maximum=1.0),
     )
 
 
@@ -424,6 +469,7 @@ def phase_diagram(
     max_iter: int = 1000,
     operator: str = "auto",
     dense_limit: int = 20_000_000,
+    settle: float = DEFAULT_SETTLE,
 ) -> PhaseDiagram:
     """Recovery error over compression gamma and complexity rho (the paper's Fig. 2).
 
@@ -474,10 +520,18 @@ def phase_diagram(
         duality gap) and 1e-5 for the nuclear norm (on the step); see the module notes.
     max_iter : int
         The solver's iteration cap.
-    operator : {"auto", "dense", "network"}
-        Solve with the dense A (built in O(M N L) for block-diagonal W) or with the
-        matrix-free :class:`~fastmem.stm.NetworkOperator`; "auto" uses the dense A
-        while it has at most ``dense_limit`` entries.
+    operator : {"auto", "gram", "dense", "network"}
+        "gram": solve in Gram form on the block-Toeplitz ``A^T A`` of a scaled
+        orthogonal W (:class:`~fastmem.stm.ToeplitzGram`; cost per step independent of
+        M), with the settling test below. "dense": the dense A (built in O(M N L) for
+        block-diagonal W); "network": the matrix-free
+        :class:`~fastmem.stm.NetworkOperator`. "auto" uses "gram" for the circle
+        network, otherwise the dense A while it has at most ``dense_limit`` entries.
+    settle : float
+        Gram path only: a trial also stops once its error against the true signal
+        changes by at most this fraction over 10 solver steps, at two checks in a
+        row (the answer the figure shows is then decided; see the module notes).
+        0 turns the test off.
 
     Returns
     -------
@@ -487,7 +541,7 @@ def phase_diagram(
     if tol is None:
         tol = DEFAULT_TOL.get(model, 1e-3)
     cfg = _make_config(model, coherence, L, N, gammas, rhos, trials, noise, network, radius, rng, lam_scale,
-                       tol, max_iter, operator, dense_limit)
+                       tol, max_iter, operator, dense_limit, settle)
     if n_threads is not None:
         check_threads(n_threads)
     elif executor is not None:

@@ -472,7 +472,10 @@ def optimal_recall_length(
     RecallPrediction
         ``length`` (the predicted optimum), the candidate ``lengths``, the estimate
         ``error`` and its two factors ``omission`` (first) and ``recall`` (second),
-        ``capacity`` (largest N' with rho < 1).
+        ``capacity`` (largest N' with rho < 1). When no candidate meets the bound
+        (``capacity == 0``, e.g. low-rank inputs with C = 1 and M < R (N' + L) log(N' L)
+        for every N'), the estimate is 1 everywhere and ``length`` is just the shortest
+        candidate: there is no prediction; lower C (the bound's constant is not known).
     """
     M = check_int(M, "M", minimum=1)
     L = check_int(L, "L", minimum=1)
