@@ -54,6 +54,7 @@ from __future__ import annotations
 
 import math
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, asdict
 from functools import partial
 from typing import Any, Dict, List, Optional, Sequence, Tuple
@@ -62,6 +63,7 @@ import numpy as np
 import pandas as pd
 
 from .. import _core
+from .._config import get_num_threads
 from .._rng import RNGLike, seed_entropy, trial_generator
 from .._validation import as_float_array, check_choice, check_float, check_int, check_threads
 from ..sweep import run_sweep
@@ -506,13 +508,14 @@ def phase_diagram(
         A ``.csv`` file that collects trials as they finish; calling again with the
         same store and settings resumes (see :func:`fastmem.sweep.run_sweep`).
     executor : None, concurrent.futures.Executor-like or dask.distributed.Client
-        Where (gamma, trial) tasks run; None: in this process on all cores.
+        Where (gamma, trial) tasks run; None: in this process on all cores, one
+        single-threaded task per core (a thread pool; the kernels release the GIL).
     progress : bool
         tqdm progress bar.
     n_threads : int, optional
-        Threads for each task's kernels. Default: the process-wide setting when
-        running locally, 1 when tasks run on an executor (whose workers are the
-        parallelism).
+        Threads for each task's kernels; given, tasks run one at a time with that many
+        threads when ``executor`` is None. Default: 1 per task (the tasks are the
+        parallelism, locally and on an executor).
     lam_scale : float
         Multiplies the noise-based lam (see the module notes).
     tol : float, optional
@@ -542,14 +545,26 @@ def phase_diagram(
         tol = DEFAULT_TOL.get(model, 1e-3)
     cfg = _make_config(model, coherence, L, N, gammas, rhos, trials, noise, network, radius, rng, lam_scale,
                        tol, max_iter, operator, dense_limit, settle)
+    tasks = [(g, t) for g in range(len(cfg.gammas)) for t in range(cfg.trials)]
+    local_pool = None
     if n_threads is not None:
         check_threads(n_threads)
     elif executor is not None:
         n_threads = 1
-    tasks = [(g, t) for g in range(len(cfg.gammas)) for t in range(cfg.trials)]
+    elif min(get_num_threads(), len(tasks)) > 1:
+        # Locally, one task per core (each single-threaded, the GIL released in the kernels)
+        # beats one task at a time on all cores: a task's products are too small to keep two
+        # threads busy between barriers.
+        local_pool = ThreadPoolExecutor(min(get_num_threads(), len(tasks)), thread_name_prefix="fastmem-phase")
+        n_threads = 1
     worker = partial(_phase_task, cfg, n_threads)
-    table = run_sweep(worker, tasks, key=("gamma_index", "trial"), store=store, meta=cfg.meta(),
-                      executor=executor, progress=progress, desc=f"phase {cfg.model}/{cfg.coherence}")
+    try:
+        table = run_sweep(worker, tasks, key=("gamma_index", "trial"), store=store, meta=cfg.meta(),
+                          executor=local_pool if local_pool is not None else executor, progress=progress,
+                          desc=f"phase {cfg.model}/{cfg.coherence}")
+    finally:
+        if local_pool is not None:
+            local_pool.shutdown(wait=True, cancel_futures=True)
     if not table.empty:
         table = table.sort_values(["gamma_index", "rho_index", "trial"], kind="stable").reset_index(drop=True)
     return PhaseDiagram(table=table, summary=summarize(table), config=cfg)
