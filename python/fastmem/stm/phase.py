@@ -54,6 +54,7 @@ from __future__ import annotations
 
 import math
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, asdict
 from functools import partial
 from typing import Any, Dict, List, Optional, Sequence, Tuple
@@ -62,6 +63,7 @@ import numpy as np
 import pandas as pd
 
 from .. import _core
+from .._config import get_num_threads
 from .._rng import RNGLike, seed_entropy, trial_generator
 from .._validation import as_float_array, check_choice, check_float, check_int, check_threads
 from ..sweep import run_sweep
@@ -243,8 +245,8 @@ def _uses_gram(cfg: PhaseConfig) -> bool:
 def _operator(cfg: PhaseConfig, W: np.ndarray, Z: np.ndarray, n_threads: Optional[int]):
     M = W.shape[0]
     size = M * cfg.N * cfg.L
-    if _uses_gram(cfg):
-        return NetworkOperator(W, Z, cfg.N)
+    if _uses_gram(cfg):  # the circle network is block-diagonal by construction: skip the O(M^2) detection
+        return NetworkOperator(W, Z, cfg.N, structure="block_diagonal" if cfg.network == "circle" else "auto")
     dense = cfg.operator == "dense" or (cfg.operator == "auto" and size <= cfg.dense_limit)
     if dense:
         return measurement_operator(W, Z, cfg.N, n_threads=n_threads)
@@ -274,14 +276,29 @@ def task_network(cfg: PhaseConfig, g: int, t: int) -> Tuple[np.ndarray, np.ndarr
 
 def draw_measurement(cfg: PhaseConfig, A, g: int, r: int, t: int, size: int) -> Tuple[np.ndarray, np.ndarray, float]:
     """The stream S (N, L), the noisy read-out y (M,) and lam of cell (g, r), trial t (see the module notes)."""
-    gen = trial_generator(cfg.entropy, (1, g, r, t))
-    S = _draw_signal(cfg, size, gen)
-    clean = A @ S.reshape(-1)
+    S, Y, lam = draw_measurements(cfg, A, g, [(r, size)], t)
+    return S[0], Y[:, 0], float(lam[0])
+
+
+def draw_measurements(cfg: PhaseConfig, A, g: int, cells: Sequence[Tuple[int, int]], t: int):
+    """Streams (B, N, L), read-outs (M, B) and lams (B,) of the cells [(r, size), ...] of gamma g, trial t.
+
+    Each cell draws its stream and then its noise from its own generator, so a cell's
+    draws do not depend on the others; the clean read-outs are one batched product.
+    """
+    gens = [trial_generator(cfg.entropy, (1, g, r, t)) for r, _ in cells]
+    S = np.stack([_draw_signal(cfg, size, gen) for (_, size), gen in zip(cells, gens)])
+    B = len(cells)
+    clean = np.asarray(A @ np.ascontiguousarray(S.reshape(B, -1).T)).reshape(-1, B)
     M = clean.shape[0]
-    sigma = cfg.noise * float(np.linalg.norm(clean)) / math.sqrt(M)
-    y = clean + sigma * gen.standard_normal(M)
+    Y = np.empty((M, B))
+    lam = np.empty(B)
     scale = math.sqrt(2.0 * math.log(cfg.N * cfg.L)) if cfg.model == "sparse" else math.sqrt(cfg.N) + math.sqrt(cfg.L)
-    return S, y, cfg.lam_scale * sigma * scale
+    for j, gen in enumerate(gens):
+        sigma = cfg.noise * float(np.linalg.norm(clean[:, j])) / math.sqrt(M)
+        Y[:, j] = clean[:, j] + sigma * gen.standard_normal(M)
+        lam[j] = cfg.lam_scale * sigma * scale
+    return S, Y, lam
 
 
 def _solve(cfg: PhaseConfig, A, Y: np.ndarray, lam: np.ndarray, n_threads: Optional[int]):
@@ -364,11 +381,7 @@ def _phase_task(cfg: PhaseConfig, n_threads: Optional[int], task: Tuple[int, int
     M = W.shape[0]
     A = _operator(cfg, W, Z, n_threads)
     B = len(cells)
-    S_true = np.empty((B, cfg.N, cfg.L))
-    Y = np.empty((M, B))
-    lam = np.empty(B)
-    for j, (r, size, _) in enumerate(cells):
-        S_true[j], Y[:, j], lam[j] = draw_measurement(cfg, A, g, r, t, size)
+    S_true, Y, lam = draw_measurements(cfg, A, g, [(r, size) for r, size, _ in cells], t)
     start = time.perf_counter()
     if _uses_gram(cfg) and (cfg.operator == "gram" or _core.orthogonal_scale(A._op) > 0):
         S_hat, iters, conv, settled = _solve_gram(cfg, A, Y, lam, S_true, n_threads)
@@ -506,13 +519,14 @@ def phase_diagram(
         A ``.csv`` file that collects trials as they finish; calling again with the
         same store and settings resumes (see :func:`fastmem.sweep.run_sweep`).
     executor : None, concurrent.futures.Executor-like or dask.distributed.Client
-        Where (gamma, trial) tasks run; None: in this process on all cores.
+        Where (gamma, trial) tasks run; None: in this process on all cores, one
+        single-threaded task per core (a thread pool; the kernels release the GIL).
     progress : bool
         tqdm progress bar.
     n_threads : int, optional
-        Threads for each task's kernels. Default: the process-wide setting when
-        running locally, 1 when tasks run on an executor (whose workers are the
-        parallelism).
+        Threads for each task's kernels; given, tasks run one at a time with that many
+        threads when ``executor`` is None. Default: 1 per task (the tasks are the
+        parallelism, locally and on an executor).
     lam_scale : float
         Multiplies the noise-based lam (see the module notes).
     tol : float, optional
@@ -542,14 +556,26 @@ def phase_diagram(
         tol = DEFAULT_TOL.get(model, 1e-3)
     cfg = _make_config(model, coherence, L, N, gammas, rhos, trials, noise, network, radius, rng, lam_scale,
                        tol, max_iter, operator, dense_limit, settle)
+    tasks = [(g, t) for g in range(len(cfg.gammas)) for t in range(cfg.trials)]
+    local_pool = None
     if n_threads is not None:
         check_threads(n_threads)
     elif executor is not None:
         n_threads = 1
-    tasks = [(g, t) for g in range(len(cfg.gammas)) for t in range(cfg.trials)]
+    elif min(get_num_threads(), len(tasks)) > 1:
+        # Locally, one task per core (each single-threaded, the GIL released in the kernels)
+        # beats one task at a time on all cores: a task's products are too small to keep two
+        # threads busy between barriers.
+        local_pool = ThreadPoolExecutor(min(get_num_threads(), len(tasks)), thread_name_prefix="fastmem-phase")
+        n_threads = 1
     worker = partial(_phase_task, cfg, n_threads)
-    table = run_sweep(worker, tasks, key=("gamma_index", "trial"), store=store, meta=cfg.meta(),
-                      executor=executor, progress=progress, desc=f"phase {cfg.model}/{cfg.coherence}")
+    try:
+        table = run_sweep(worker, tasks, key=("gamma_index", "trial"), store=store, meta=cfg.meta(),
+                          executor=local_pool if local_pool is not None else executor, progress=progress,
+                          desc=f"phase {cfg.model}/{cfg.coherence}")
+    finally:
+        if local_pool is not None:
+            local_pool.shutdown(wait=True, cancel_futures=True)
     if not table.empty:
         table = table.sort_values(["gamma_index", "rho_index", "trial"], kind="stable").reset_index(drop=True)
     return PhaseDiagram(table=table, summary=summarize(table), config=cfg)
