@@ -395,3 +395,19 @@ def test_importable_helpers_validate_their_arguments():
         _mod("fastmem.stm.recall").default_lengths(0.9, count=-1)
     with pytest.raises(TypeError, match="^table must be a phase-diagram DataFrame"):
         _mod("fastmem.stm.phase").summarize(None)
+
+
+@pytest.mark.xfail(strict=True, reason="lasso_gram / nuclear_norm_gram solve y * 1e-300 as zero: ||y||^2 and the "
+                   "Gram products underflow. Fix as lasso does (stm/_scaling.py); left to the Gram area (stm/gram.py, "
+                   "being edited concurrently)")
+@pytest.mark.parametrize("solver", ["lasso_gram", "nuclear_norm_gram"])
+def test_gram_solvers_are_scale_equivariant_at_tiny_scales(solver):
+    W, Z = stm.random_network(8, 2, radius=0.9, rng=4)
+    G = stm.ToeplitzGram(W, Z, 3)
+    x = np.zeros(6)
+    x[[1, 4]] = [1.0, -2.0]
+    y = stm.measurement_operator(W, Z, 3) @ x
+    fn = getattr(stm, solver)
+    ref = fn(G, y, 0.01, tol=1e-10).coef
+    got = fn(G, y * 1e-300, 0.01e-300, tol=1e-10).coef
+    np.testing.assert_allclose(got / 1e-300, ref, atol=1e-6)
