@@ -42,6 +42,14 @@ inline Vector tanh_map(const W_t& W, const Vector& c, const Vector& s) {
   return (W * s + c).array().tanh().matrix();
 }
 
+// out = F(S) without temporaries (the inner loop's O(N^2) work)
+template <class W_t>
+inline void tanh_map_into(const W_t& W, const Vector& c, const Vector& s, Vector& out) {
+  out.noalias() = W * s;
+  out += c;
+  out = out.array().tanh().matrix();
+}
+
 // q(S) = 1/2 |F(S) - S|^2
 inline double speed(const Vector& f, const Vector& s) { return 0.5 * (f - s).squaredNorm(); }
 
@@ -130,9 +138,9 @@ inline FixedPointTrace minimise_speed(const W_t& W, const Vector& c, Vector& s, 
   int chord_run = 0;
   const bool use_lib = lib != nullptr && !lib->empty();
   auto try_full_step = [&](const LU& fact) {
-    d = fact.solve(-g);
-    s_new = s + d;
-    f_new = tanh_map(W, c, s_new);
+    d = fact.solve(g);  // the step is -d (exactly -(J^-1 G): the solve is odd in its right-hand side)
+    s_new = s - d;
+    tanh_map_into(W, c, s_new, f_new);
     return speed(f_new, s_new);
   };
   for (tr.iterations = 0;; ++tr.iterations) {
@@ -208,7 +216,7 @@ inline FixedPointTrace minimise_speed(const W_t& W, const Vector& c, Vector& s, 
         double alpha = 1.0;
         for (int h = 0; h <= opt.max_halvings && d.allFinite(); ++h, alpha *= 0.5) {
           s_new = s + alpha * d;
-          f_new = tanh_map(W, c, s_new);
+          tanh_map_into(W, c, s_new, f_new);
           q_new = speed(f_new, s_new);
           if (q_new <= q * (1.0 - 2e-4 * alpha)) {
             accepted = true;
@@ -227,7 +235,7 @@ inline FixedPointTrace minimise_speed(const W_t& W, const Vector& c, Vector& s, 
           llt.compute(Am);
           d = llt.solve(-grad);
           s_new = s + d;
-          f_new = tanh_map(W, c, s_new);
+          tanh_map_into(W, c, s_new, f_new);
           q_new = speed(f_new, s_new);
           if (llt.info() == Eigen::Success && d.allFinite() && q_new < q) {
             accepted = true;
@@ -259,7 +267,8 @@ inline FixedPointTrace minimise_speed(const W_t& W, const Vector& c, Vector& s, 
 // All initial states (rows of S, K x N row-major), in parallel over states.
 // S is overwritten with the points reached; q, grad_norm, iterations, status have length K.
 //
-// With share_batch > 0 the states are taken in consecutive batches of share_batch; after
+// With share_batch > 0 the states are taken in consecutive batches (share_batch / 8, / 4, / 2, then
+// share_batch each); after
 // each batch the fixed points it found are factorised once into a JacobianLibrary that the
 // later batches use for chord steps (step 2 of minimise_speed). The library only changes
 // between batches and the batches are fixed by share_batch, not by the thread count, so the
@@ -273,8 +282,11 @@ inline void find_fixed_points(const W_t& W, const Vector& c, double* S, Index K,
   JacobianLibrary lib;
   // at most 256 MiB of shared factorisations
   lib.capacity = std::max<Index>(1, std::min<Index>(4096, (Index(1) << 25) / std::max<Index>(1, N * N)));
-  const Index batch = share_batch > 0 ? share_batch : K;
-  for (Index start = 0; start < K; start += batch) {
+  // Batches grow from share_batch / 8 to share_batch (doubling): the first searches, which find the
+  // library's points with factorisations of their own, are few; the schedule depends on K and
+  // share_batch only.
+  Index batch = share_batch > 0 ? std::max<Index>(1, share_batch / 8) : K;
+  for (Index start = 0; start < K; start += batch, batch = std::min<Index>(share_batch > 0 ? share_batch : K, 2 * batch)) {
     const Index stop = std::min(K, start + batch);
     const JacobianLibrary* shared = share_batch > 0 ? &lib : nullptr;
 #pragma omp parallel for schedule(dynamic, 1) num_threads(threads)

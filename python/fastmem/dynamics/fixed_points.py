@@ -190,25 +190,43 @@ def sample_states(states, n: int, noise: float = 0.0, rng: RNGLike = None) -> np
 
 def deduplicate(points: np.ndarray, q: np.ndarray, tol: float) -> Tuple[np.ndarray, np.ndarray]:
     """Greedy deduplication: visit points by increasing q, keep a point unless it lies within
-    ``tol`` (Euclidean) of a kept one. Returns (indices kept, count of points merged into each)."""
+    ``tol`` (Euclidean) of a kept one (it then counts for the nearest such kept point). Returns
+    (indices kept, count of points merged into each).
+
+    Vectorised over points: one pass per kept point over the points after it (in q order),
+    which removes those within ``tol`` and records the nearest earlier kept point of each; the
+    same result as visiting the points one by one.
+    """
     points = as_float_array(points, "points", ndim=2)
     q = as_float_array(q, "q", shape=(points.shape[0],))
     tol = check_float(tol, "tol", minimum=0.0)
     order = np.argsort(q, kind="stable")
-    kept: list = []
-    counts: list = []
-    kept_pts = np.empty_like(points)
-    for i in order:
-        if kept:
-            d = np.linalg.norm(kept_pts[: len(kept)] - points[i], axis=1)
-            j = int(np.argmin(d))
-            if d[j] <= tol:
-                counts[j] += 1
-                continue
-        kept_pts[len(kept)] = points[i]
-        kept.append(int(i))
-        counts.append(1)
-    return np.asarray(kept, dtype=int), np.asarray(counts, dtype=int)
+    P = points[order]
+    K = P.shape[0]
+    remaining = np.ones(K, dtype=bool)
+    best_d = np.full(K, np.inf)
+    owner = np.full(K, -1)
+    sq = np.einsum("ij,ij->i", P, P)
+    centres = []
+    i = 0
+    while i < K:
+        # i: the lowest q not within tol of an earlier kept point
+        owner[i] = len(centres)
+        centres.append(i)
+        # screen with |a - b|^2 = |a|^2 - 2 a.b + |b|^2 (one matrix-vector product), with a margin
+        # far above its rounding error; the exact distance only for the candidates
+        d2 = sq[i + 1 :] - 2.0 * (P[i + 1 :] @ P[i]) + sq[i]
+        cand = i + 1 + np.flatnonzero(d2 <= (1.01 * tol) ** 2 + 1e-12 * (sq[i + 1 :] + sq[i] + 1.0))
+        d = np.linalg.norm(P[cand] - P[i], axis=1)
+        near = d <= tol
+        closer = near & (d < best_d[cand])  # strict: the earlier kept point wins ties
+        best_d[cand[closer]] = d[closer]
+        owner[cand[closer]] = len(centres) - 1
+        remaining[cand[near]] = False
+        nxt = np.flatnonzero(remaining[i + 1 :])
+        i = i + 1 + int(nxt[0]) if nxt.size else K
+    counts = np.bincount(owner, minlength=len(centres)) if K else np.zeros(0, dtype=int)
+    return order[np.asarray(centres, dtype=int)].astype(int), counts.astype(int)
 
 
 def jacobian_eigenvalues(model_or_W: Any, points, n_threads: Optional[int] = None) -> np.ndarray:

@@ -161,3 +161,21 @@ def find_fixed_points(W, c, initial_states, **kwargs) -> Dict[str, np.ndarray]:
 def n_unstable(W: np.ndarray, s: np.ndarray) -> int:
     """Number of eigenvalues of diag(1 - S^2) W with modulus above 1."""
     return int((np.abs(np.linalg.eigvals(map_jacobian(W, s))) > 1.0).sum())
+
+
+def deduplicate(points: np.ndarray, q: np.ndarray, tol: float):
+    """One point at a time, by increasing q: a point within ``tol`` of a kept point counts for the
+    nearest kept one (the first on ties), otherwise it is kept. Returns (indices kept, counts)."""
+    order = np.argsort(q, kind="stable")
+    kept: list = []
+    counts: list = []
+    for i in order:
+        if kept:
+            d = np.linalg.norm(points[kept] - points[i], axis=1)
+            j = int(np.argmin(d))
+            if d[j] <= tol:
+                counts[j] += 1
+                continue
+        kept.append(int(i))
+        counts.append(1)
+    return np.asarray(kept, dtype=int), np.asarray(counts, dtype=int)
