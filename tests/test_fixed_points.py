@@ -56,6 +56,8 @@ def test_decoupled_cube_census_from_random_starts(rng):
     assert census["fixed"].tolist() == [8, 12, 6, 1, 0]
     assert census["slow"].sum() == 0
     assert census["total"].sum() == len(res) == 27
+    assert set(res.timings_ns) == {"search", "deduplicate", "eigenvalues"}
+    assert all(isinstance(t, int) and t >= 0 for t in res.timings_ns.values())
 
 
 def test_origin_found_for_bias_free_network(rng):

@@ -23,6 +23,7 @@ dropped, and each point gets the eigenvalues of the map's Jacobian
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from typing import Any, Optional, Tuple
 
@@ -70,6 +71,10 @@ class FixedPointResult:
         Points dropped as outliers.
     settings : dict
         The tolerances used.
+    timings_ns : dict
+        Wall time in nanoseconds (int) of the parts of the call: ``"search"`` (the C++ searches),
+        ``"deduplicate"`` (outliers and duplicates), ``"eigenvalues"`` (the Jacobians' eigenvalues at
+        the distinct points). Not part of the result proper: it varies from run to run.
     """
 
     points: np.ndarray
@@ -84,6 +89,7 @@ class FixedPointResult:
     n_initial: int
     n_outliers: int
     settings: dict = field(default_factory=dict)
+    timings_ns: dict = field(default_factory=dict)
 
     def __len__(self) -> int:
         return int(self.points.shape[0])
@@ -207,6 +213,7 @@ def deduplicate(points: np.ndarray, q: np.ndarray, tol: float) -> Tuple[np.ndarr
     best_d = np.full(K, np.inf)
     owner = np.full(K, -1)
     sq = np.einsum("ij,ij->i", P, P)
+    screen = (1.01 * tol) ** 2 if tol < 1e150 else np.inf
     centres = []
     i = 0
     while i < K:
@@ -216,7 +223,7 @@ def deduplicate(points: np.ndarray, q: np.ndarray, tol: float) -> Tuple[np.ndarr
         # screen with |a - b|^2 = |a|^2 - 2 a.b + |b|^2 (one matrix-vector product), with a margin
         # far above its rounding error; the exact distance only for the candidates
         d2 = sq[i + 1 :] - 2.0 * (P[i + 1 :] @ P[i]) + sq[i]
-        cand = i + 1 + np.flatnonzero(d2 <= (1.01 * tol) ** 2 + 1e-12 * (sq[i + 1 :] + sq[i] + 1.0))
+        cand = i + 1 + np.flatnonzero(~(d2 > screen + 1e-12 * (sq[i + 1 :] + sq[i] + 1.0)))  # NaN: a candidate
         d = np.linalg.norm(P[cand] - P[i], axis=1)
         near = d <= tol
         closer = near & (d < best_d[cand])  # strict: the earlier kept point wins ties
@@ -333,11 +340,13 @@ def find_fixed_points(
     threads = check_threads(n_threads)
     c = map_offset(N, W_in, b, input)
 
+    t0 = time.perf_counter_ns()
     raw = _core.find_fixed_points(
         W, c, S0, tol_q=tol_q, tol_grad=tol_grad, max_iter=max_iter, rcond_min=rcond_min,
         chord_steps=chord_steps, share_batch=SHARE_BATCH if share_jacobians else 0, share_tol=1e-6, share_decrease=SHARE_DECREASE,
         n_threads=threads,
     )
+    t1 = time.perf_counter_ns()
     pts, q = raw["points"], raw["q"]
     keep = np.isfinite(q) & np.isfinite(pts).all(axis=1)
     if max_q is not None:
@@ -353,8 +362,10 @@ def find_fixed_points(
     uniq, counts = deduplicate(pts[idx], q[idx], unique_tol)
     sel = idx[uniq]
     points = pts[sel]
+    t2 = time.perf_counter_ns()
     eig = _core.map_jacobian_eigenvalues(W, points, n_threads=threads) if len(sel) else np.empty((0, N), complex)
     n_unstable = (np.abs(eig) > 1.0).sum(axis=1).astype(int)
+    t3 = time.perf_counter_ns()
     settings = dict(
         tol_q=tol_q, tol_grad=tol_grad, max_iter=max_iter, fixed_q=fixed_q, max_q=max_q,
         unique_tol=unique_tol, outlier_scale=outlier_scale, rcond_min=rcond_min, chord_steps=chord_steps,
@@ -373,4 +384,5 @@ def find_fixed_points(
         n_initial=int(S0.shape[0]),
         n_outliers=n_outliers,
         settings=settings,
+        timings_ns={"search": t1 - t0, "deduplicate": t2 - t1, "eigenvalues": t3 - t2},
     )

@@ -77,10 +77,11 @@ def newton(
                     sn = s + d
                     qn = speed(W, c, sn)
                     ok = bool(np.all(np.isfinite(d)) and qn < q)
+                    slow = not ok or qn > 0.25 * q  # kept if lower, but polishing stops
                     if ok:
                         s, q = sn, qn
                         g = tanh_map(W, c, s) - s
-                    if not ok or (p == 3 and q > 1e-6 * tol_q):
+                    if slow or (p == 3 and q > 1e-6 * tol_q):
                         if refreshes > 0 or q <= 1e-6 * tol_q:
                             break
                         refreshes += 1
