@@ -11,8 +11,9 @@
 #    detect_leaks=0 (CPython's allocator "leaks" by design), halt_on_error=1, and
 #    UBSan reports fatal; any report makes the run, and this script, fail.
 #
-# Takes ~10-20 minutes on 2 cores (the build is most of it), so it is not part of
-# .ci/run; run it after changing C++ code. Set FASTMEM_SANITIZE_JOBS for the build.
+# Takes ~15-25 minutes on 2 cores (the instrumented build is most of it; the tests ~4 minutes),
+# so it is not part of .ci/run (see README, "Sanitizers"); run it after changing C++ code.
+# Set FASTMEM_SANITIZE_JOBS for the build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)

@@ -4,15 +4,19 @@ How it works
 ------------
 * :func:`discover` walks the public API: ``__all__`` of ``fastmem`` and of every
   public subpackage/module (``fastmem.stm``, ``fastmem.stm.theory``,
-  ``fastmem.dynamics``, ``fastmem.sweep``, and any new one), the public methods of
-  every public class, and every name in ``fastmem._core``. ``fastmem.reference``,
-  ``fastmem.plot``, ``fastmem.reproduce`` and the CLI are not walked.
-* Every entry point needs a *spec* in ``tests/fuzz_specs.py``: a function returning
+  ``fastmem.dynamics``, ``fastmem.sweep``, ``fastmem.plot``, ``fastmem.cli`` and any
+  new one), the public methods of every public class, and every name in
+  ``fastmem._core``. ``fastmem.reference`` (the tests' numpy oracles) and
+  ``fastmem.reproduce`` (each target's ``run(args)``, reached through the fuzzed
+  ``fastmem.cli.main``) are not walked.
+* Every entry point needs a *spec* in ``tests/fuzz_specs.py`` (or a later
+  ``tests/fuzz_specs_*.py``, loaded after it; ``amend`` changes a spec's options): a function returning
   one small, valid set of keyword arguments. ``test_fuzz.py::test_every_entry_point_has_a_spec``
   fails for a public function without one (so new entry points get hardened).
 * :func:`mutations` derives hostile variants of each argument from its valid value
   (wrong rank/shape, zero-size and huge dimensions, float32/int/complex/object/str
-  arrays, non-contiguous, Fortran-ordered and read-only views, NaN/Inf, negative,
+  arrays, non-contiguous, Fortran-ordered and read-only views, NaN/Inf, finite values
+  x 1e300 (overflow) and x 1e-300 (underflow), negative,
   absurd or non-integer sizes and tolerances, None, wrong types). Some variants
   hold the same numbers as the valid value ("same": a list, a strided view, a
   read-only view, a numpy scalar); those must give the valid call's result.
@@ -27,7 +31,8 @@ How it works
   unnamed-argument    the message does not name the offending argument
   unrefused-alloc     MemoryError from an attempted allocation (numpy, std::bad_alloc)
                       rather than a refusal before allocating (check_allocation)
-  non-finite          the call returned NaN or Inf (a silent NaN)
+  non-finite          the call returned NaN or Inf (a silent NaN) outside the spec's
+                      documented ``nonfinite`` fields
   rejected-equivalent an input holding the same numbers was refused
   different-result    an input holding the same numbers gave another result
   baseline            the spec's valid call itself failed (a broken spec)
@@ -59,7 +64,9 @@ from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tupl
 import numpy as np
 
 ALLOWED = (ValueError, TypeError, MemoryError)
-EXCLUDED_MODULES = ("fastmem.reference", "fastmem.plot", "fastmem.reproduce", "fastmem.cli", "fastmem.__main__")
+# reference: the numpy oracles of the tests; reproduce: run(args) of each target, reached
+# through fastmem.cli.main (which is fuzzed); __main__: runs the CLI on import.
+EXCLUDED_MODULES = ("fastmem.reference", "fastmem.reproduce", "fastmem.__main__")
 CALL_TIMEOUT_S = float(os.environ.get("FASTMEM_FUZZ_TIMEOUT", "60"))
 HUGE = 2**40
 
@@ -77,7 +84,12 @@ class Spec:
     call : callable, optional
         ``call(**kwargs)``; defaults to the entry point itself.
     finite : bool
-        Whether a successful result must be finite.
+        Whether a successful result must be finite. Prefer ``nonfinite``: False skips the
+        check for the whole result (only for results that hold no computed numbers).
+    nonfinite : sequence of str
+        Names of the result's fields / dict keys / DataFrame columns that may hold NaN or
+        Inf by documented design (e.g. ``rmse`` of an all-zero window); every other number
+        in the result must be finite.
     skip : sequence of str
         Arguments not to mutate (say why in a comment).
     aliases : dict
@@ -92,6 +104,7 @@ class Spec:
     make: Callable[[], Dict[str, Any]]
     call: Optional[Callable[..., Any]] = None
     finite: bool = True
+    nonfinite: Sequence[str] = ()
     skip: Sequence[str] = ()
     aliases: Dict[str, Sequence[str]] = dataclasses.field(default_factory=dict)
     exact: bool = True
@@ -217,9 +230,27 @@ def discover(include_core: bool = True) -> Dict[str, Any]:
                 add_class(obj)
             else:
                 found[entry_id(obj)] = obj
-    if include_core:
-        import fastmem
+    # Importable helpers: public names (no underscore) defined in any walked module but not
+    # exported by an __all__ (e.g. fastmem.stm.lasso.auto_lam). A user can reach them, so
+    # they need a spec too, or an exempt() with the reason.
+    import fastmem
 
+    for info in pkgutil.walk_packages(fastmem.__path__, "fastmem."):
+        name = info.name
+        if any(part.startswith("_") for part in name.split(".")[1:]) or name.startswith(EXCLUDED_MODULES):
+            continue
+        mod = importlib.import_module(name)
+        for attr, obj in list(vars(mod).items()):
+            if attr.startswith("_") or not callable(obj) or getattr(obj, "__module__", None) != name:
+                continue
+            if inspect.isclass(obj):
+                if issubclass(obj, BaseException):
+                    continue
+                if entry_id(obj) not in found:
+                    add_class(obj)
+            elif entry_id(obj) not in found:
+                found[entry_id(obj)] = obj
+    if include_core:
         core = fastmem._core
         for name in dir(core):
             if name.startswith("_"):
@@ -288,6 +319,8 @@ def array_mutations(arg: str, v: np.ndarray) -> List[Mutation]:
         A("inf", _nan_at(v, np.inf))
         A("-inf", _nan_at(v, -np.inf))
         m.append(Mutation(arg, "huge-values", v * 1e300, "overflow"))
+        # squares underflow to 0 (a silent 0/0 = NaN, or a zero "converged" solution)
+        m.append(Mutation(arg, "tiny-values", v * 1e-300, "overflow"))
     A("rank+1", v[None], True)
     if v.ndim >= 1:
         A("rank-1", v[0] if v.shape[0] else v.reshape(v.shape[1:]) if v.ndim > 1 else np.float64(0.0), True)
@@ -434,8 +467,9 @@ def _alarm(signum, frame):  # pragma: no cover - only on a hang
     raise CallTimeout()
 
 
-def _walk_numbers(obj: Any, depth: int = 0) -> Iterator[np.ndarray]:
-    """Every numeric array / scalar inside a result (dataclasses, dicts, tuples, objects)."""
+def _walk_named(obj: Any, depth: int = 0, key: Optional[str] = None) -> Iterator[Tuple[Optional[str], np.ndarray]]:
+    """(name, array) for every numeric array / scalar inside a result (dataclasses, dicts,
+    tuples, DataFrames, fastmem objects); the name is the nearest field, key or column."""
     if depth > 4 or obj is None:
         return
     if isinstance(obj, (bool, np.bool_, str, bytes)):
@@ -443,32 +477,49 @@ def _walk_numbers(obj: Any, depth: int = 0) -> Iterator[np.ndarray]:
     if isinstance(obj, (int, np.integer)):
         return  # integers are finite (and may not fit a float)
     if isinstance(obj, (float, complex, np.number)):
-        yield np.asarray(obj)
+        yield key, np.asarray(obj)
     elif isinstance(obj, np.ndarray):
         if obj.dtype.kind in "fc":
-            yield obj
+            yield key, obj
         elif obj.dtype == object:
             for x in obj.reshape(-1)[:1000]:
-                yield from _walk_numbers(x, depth + 1)
+                yield from _walk_named(x, depth + 1, key)
     elif dataclasses.is_dataclass(obj) and not isinstance(obj, type):
         for f in dataclasses.fields(obj):
-            yield from _walk_numbers(getattr(obj, f.name), depth + 1)
+            yield from _walk_named(getattr(obj, f.name), depth + 1, f.name)
     elif isinstance(obj, dict):
-        for x in obj.values():
-            yield from _walk_numbers(x, depth + 1)
+        for k, x in obj.items():
+            yield from _walk_named(x, depth + 1, str(k))
     elif isinstance(obj, (tuple, list)):
         for x in obj[:1000]:
-            yield from _walk_numbers(x, depth + 1)
+            yield from _walk_named(x, depth + 1, key)
     elif type(obj).__module__.startswith("pandas"):
         if hasattr(obj, "select_dtypes"):
-            yield obj.select_dtypes(include=["number"]).to_numpy(dtype=float)
+            num = obj.select_dtypes(include=["number"])
+            for col in num.columns:
+                yield str(col), num[col].to_numpy(dtype=float)
+        elif hasattr(obj, "to_numpy"):
+            try:
+                yield key, np.asarray(obj.to_numpy(dtype=float))
+            except (TypeError, ValueError):
+                pass
     elif type(obj).__module__.startswith("fastmem") and hasattr(obj, "__dict__"):
-        for x in vars(obj).values():
-            yield from _walk_numbers(x, depth + 1)
+        for k, x in vars(obj).items():
+            yield from _walk_named(x, depth + 1, k)
 
 
-def is_finite(result: Any) -> bool:
-    return all(np.isfinite(a).all() for a in _walk_numbers(result))
+def _walk_numbers(obj: Any, depth: int = 0) -> Iterator[np.ndarray]:
+    for _, a in _walk_named(obj, depth):
+        yield a
+
+
+def nonfinite_names(result: Any, allowed: Sequence[str] = ()) -> List[str]:
+    """Names of the parts of ``result`` holding NaN/Inf, except those ``allowed``."""
+    return sorted({str(k) for k, a in _walk_named(result) if k not in allowed and not np.isfinite(a).all()})
+
+
+def is_finite(result: Any, allowed: Sequence[str] = ()) -> bool:
+    return not nonfinite_names(result, allowed)
 
 
 def same_result(a: Any, b: Any) -> bool:
@@ -554,8 +605,10 @@ def check_call(entry: str, target: Callable, spec: Spec, kwargs: Dict[str, Any],
             signal.signal(signal.SIGALRM, old)
     dt = time.perf_counter() - t0
     overflow_ok = entry.startswith("fastmem._core.") and any(m.expect == "overflow" for m in muts)
-    if spec.finite and not overflow_ok and not is_finite(result):
-        return Outcome(entry, arg, label, "non-finite", f"result {type(result).__name__} has NaN/Inf")
+    if spec.finite and not overflow_ok:
+        bad = nonfinite_names(result, spec.nonfinite)
+        if bad:
+            return Outcome(entry, arg, label, "non-finite", f"result {type(result).__name__} has NaN/Inf in {bad}")
     if expect_same and baseline is not None and not same_result(result, baseline):
         return Outcome(entry, arg, label, "different-result", "same numbers, other result")
     return Outcome(entry, arg, label, "ok-result", f"{dt:.3f}s")
@@ -599,9 +652,21 @@ def fuzz_entry(entry: str, target: Callable, spec: Spec, log=None, skip=()) -> L
     return outcomes
 
 
+def amend(name: str, **options) -> None:
+    """Change options of an already registered spec (from a later specs module)."""
+    if name not in SPECS:
+        raise KeyError(f"amend: no spec registered for {name}")
+    SPECS[name] = dataclasses.replace(SPECS[name], **options)
+
+
 def load_specs() -> None:
+    """Import tests/fuzz_specs.py, then every tests/fuzz_specs_*.py (sorted)."""
     if not SPECS:
         importlib.import_module("fuzz_specs")
+        here = os.path.dirname(os.path.abspath(__file__))
+        for fname in sorted(os.listdir(here)):
+            if fname.startswith("fuzz_specs_") and fname.endswith(".py"):
+                importlib.import_module(fname[:-3])
 
 
 # --------------------------------------------------------------------------- child process

@@ -21,6 +21,7 @@ import os
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -149,3 +150,42 @@ def test_random_combinations(data):
     if o.fault and any(hostile.known_reason(entry, m.arg, m.label, o.status) for m in chosen.values()):
         return
     assert not o.fault, f"{entry} with {o.label}: {o.status}: {o.detail}"
+
+
+# --------------------------------------------------------------------------- the finiteness rule itself
+
+# Entry points whose results hold no computed numbers (settings, strings, None): the only
+# ones allowed to switch the finiteness check off. Any other NaN/Inf a result may hold by
+# design must be named in its spec's ``nonfinite`` (fields / keys / columns).
+_NO_NUMBERS = {
+    "fastmem._config.show_config",       # prints, returns None
+    "fastmem._core.build_info",          # strings and flags
+    "fastmem.stm.estimator.Lasso.get_params",
+    "fastmem.stm.estimator.Lasso.set_params",  # stores what it is given (scikit-learn: fit validates)
+    "fastmem.sweep.process_pool",        # returns an executor
+    "fastmem.cli.build_parser",          # usage text
+}
+
+
+def test_finiteness_check_is_switched_off_only_for_results_without_numbers():
+    off = {e for e, s in hostile.SPECS.items() if not s.finite}
+    assert off == _NO_NUMBERS, f"finite=False used for {sorted(off - _NO_NUMBERS)}: name the fields in nonfinite="
+
+
+def test_nonfinite_walker_names_the_parts():
+    import dataclasses
+
+    import pandas as pd
+
+    @dataclasses.dataclass(frozen=True)
+    class Result:
+        error: np.ndarray
+        recall: np.ndarray
+
+    r = Result(error=np.array([0.1, np.nan]), recall=np.array([1.0, np.inf]))
+    assert hostile.nonfinite_names(r) == ["error", "recall"]
+    assert hostile.nonfinite_names(r, ("recall",)) == ["error"]
+    table = pd.DataFrame({"rmse": [np.nan, 0.1], "energy": [1.0, np.inf], "model": ["a", "b"]})
+    assert hostile.nonfinite_names(table, ("rmse",)) == ["energy"]
+    assert hostile.is_finite({"a": 1.0, "b": (2.0, np.float64(3.0))})
+    assert not hostile.is_finite({"a": [1.0, complex(np.nan, 0)]})

@@ -303,3 +303,111 @@ def test_core_nuclear_norm_refuses_huge_views_before_copying():
     view = np.broadcast_to(np.float64(0.5), (2**40, 3))
     with pytest.raises(MemoryError, match="more than this machine can hold"):
         _core.operator_norm_squared(view)
+
+
+# --------------------------------------------------------------------------- the command line
+
+
+@pytest.mark.parametrize("argv, option", [
+    (["--threads", "0", "config"], "--threads"),
+    (["--threads", "-3", "config"], "--threads"),
+    (["--threads", "abc", "config"], "--threads"),
+    (["reproduce", "stm-fig2", "--trials", "-5", "--quick"], "--trials"),
+    (["reproduce", "stm-fig2", "--L", "0", "--quick"], "--L"),
+    (["reproduce", "stm-fig2", "--N", "-1", "--quick"], "--N"),
+    (["reproduce", "stm-fig2", "--grid", "0", "--quick"], "--grid"),
+    (["reproduce", "stm-fig2", "--seed", "-1", "--quick"], "--seed"),
+    (["reproduce", "stm-fig3", "--trials", "0", "--quick"], "--trials"),
+    (["reproduce", "flipflop", "--test-steps", "-1", "--quick"], "--test-steps"),
+    (["reproduce", "flipflop", "--initial-states", "-1", "--quick"], "--initial-states"),
+    (["reproduce", "flipflop", "--train-steps", "1.5", "--quick"], "--train-steps"),
+    (["reproduce", "bogus"], "target"),
+])
+def test_cli_refuses_bad_options_before_any_work(argv, option, capsys, tmp_path):
+    """Before: tracebacks from deep inside the run ('n must be >= 1, got 0' for --threads 0)."""
+    from fastmem import cli
+
+    with pytest.raises(SystemExit) as exc:
+        cli.main(argv + (["--out", str(tmp_path)] if argv[0] == "reproduce" and argv[1] != "bogus" else []))
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert f"argument {option}" in err and "Traceback" not in err
+    assert not any(tmp_path.iterdir())  # nothing was run
+
+
+def test_cli_unusable_output_folder_is_an_error_not_a_traceback(capsys, tmp_path):
+    from fastmem import cli
+
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    assert cli.main(["reproduce", "stm-fig2", "--quick", "--no-progress", "--out", str(blocker / "sub")]) == 1
+    err = capsys.readouterr().err
+    assert "stm-fig2: error:" in err and "Traceback" not in err
+
+
+def test_cli_argv_type():
+    from fastmem import cli
+
+    with pytest.raises(TypeError, match="argv must be None or a list of strings"):
+        cli.main("config")
+
+
+# --------------------------------------------------------------------------- found and left (see the report)
+
+
+@pytest.mark.xfail(strict=True, reason="nuclear_norm solves y * 1e-300 as zero ('converged'): squares underflow. "
+                   "Fix as lasso does (stm/_scaling.py: solve y / c, lam / c, scale S back); left to the "
+                   "nuclear-norm area, whose file is being edited concurrently")
+def test_nuclear_norm_is_scale_equivariant_at_tiny_scales():
+    g = R(9)
+    A = g.standard_normal((10, 12)) / np.sqrt(10)
+    S = np.outer(g.standard_normal(4), g.standard_normal(3))
+    y = A @ S.reshape(-1)
+    ref = stm.nuclear_norm(A, y, (4, 3), 0.01, tol=1e-9, max_iter=2000)
+    got = stm.nuclear_norm(A, y * 1e-300, (4, 3), 0.01e-300, tol=1e-9, max_iter=2000)
+    np.testing.assert_allclose(got.S_hat / 1e-300, ref.S_hat, atol=1e-6)
+
+
+# --------------------------------------------------------------------------- importable helpers (not in __all__)
+
+
+def _mod(name):
+    import importlib
+
+    return importlib.import_module(name)
+
+
+def test_importable_helpers_validate_their_arguments():
+    """Before: nuclear_norm.auto_lam on a broadcast (2^40, 12) view ran einsum for hours (a hang);
+    the others raised AttributeError/IndexError or numpy messages naming nothing."""
+    huge = np.broadcast_to(np.float64(0.5), (2**40, 12))
+    with pytest.raises(MemoryError, match="more than this machine can hold"):
+        _mod("fastmem.stm.nuclear_norm").auto_lam(huge, 0.1, (4, 3))
+    with pytest.raises(MemoryError, match="more than this machine can hold"):
+        _mod("fastmem.stm.lasso").auto_lam(huge, 0.1)
+    with pytest.raises(TypeError, match="shape must be a pair"):
+        _mod("fastmem.stm.nuclear_norm").auto_lam(np.ones((3, 12)), 0.1, "bogus")
+    with pytest.raises(ValueError, match="^a must have N\\*L = 8 rows"):
+        _mod("fastmem.stm.signals").synthesize(np.ones(9), 4, 2)
+    with pytest.raises(ValueError, match="^b must have shape"):
+        _mod("fastmem.dynamics.fixed_points").map_offset(6, None, np.ones(7))
+    with pytest.raises(ValueError, match="^count must be >= 1"):
+        _mod("fastmem.stm.recall").default_lengths(0.9, count=-1)
+    with pytest.raises(TypeError, match="^table must be a phase-diagram DataFrame"):
+        _mod("fastmem.stm.phase").summarize(None)
+
+
+@pytest.mark.xfail(strict=True, reason="lasso_gram / nuclear_norm_gram solve y * 1e-300 as zero: ||y||^2 and the "
+                   "Gram products underflow. Fix as lasso does (stm/_scaling.py); left to the Gram area (stm/gram.py, "
+                   "being edited concurrently)")
+@pytest.mark.parametrize("solver", ["lasso_gram", "nuclear_norm_gram"])
+def test_gram_solvers_are_scale_equivariant_at_tiny_scales(solver):
+    W, Z = stm.random_network(8, 2, radius=0.9, rng=4)
+    G = stm.ToeplitzGram(W, Z, 3)
+    x = np.zeros(6)
+    x[[1, 4]] = [1.0, -2.0]
+    y = stm.measurement_operator(W, Z, 3) @ x
+    fn = getattr(stm, solver)
+    ref = fn(G, y, 0.01, tol=1e-10).coef
+    got = fn(G, y * 1e-300, 0.01e-300, tol=1e-10).coef
+    np.testing.assert_allclose(got / 1e-300, ref, atol=1e-6)

@@ -85,6 +85,30 @@ def test_solver_matches_reference(N, L, M, R, frac, seed):
         assert np.all(fast.S_hat == 0.0) and fast.rank == 0
 
 
+@pytest.mark.parametrize("restart", [False, True])
+def test_reference_runs_the_same_iteration_as_the_core(restart):
+    # Same Lipschitz constant, same rule: the numpy FISTA (with or without adaptive restart) and
+    # the C++ solver take the same steps, so after k steps the iterates agree to rounding.
+    A, S, y = _problem(8, 6, 30, 2, seed=3, noise=0.05)
+    lam = 0.05 * _lam_max(A, y, 8, 6)
+    lip = 1.5 * np.linalg.norm(A, 2) ** 2  # generous: the core's step safeguard never fires
+    for k in (1, 7, 40):
+        fast = nuclear_norm(A, y, (8, 6), lam, tol=0.0, max_iter=k, lipschitz=lip, restart=restart)
+        slow = ref.nuclear_norm(A, y, (8, 6), lam, tol=0.0, max_iter=k, lipschitz=lip, accelerated=True,
+                                restart=restart)
+        assert fast.iterations == slow.iterations == k
+        np.testing.assert_allclose(fast.S_hat, slow.S_hat, rtol=0, atol=1e-9 * np.abs(slow.S_hat).max())
+        assert fast.objective == pytest.approx(slow.objective, rel=1e-10)
+    # the target stop: the first iterate at or below the target objective
+    target = nuclear_norm(A, y, (8, 6), lam, tol=1e-4, lipschitz=lip).objective
+    hit = ref.nuclear_norm(A, y, (8, 6), lam, tol=0.0, lipschitz=lip, accelerated=True, restart=restart,
+                           target_objective=target)
+    assert hit.converged and hit.objective <= target
+    before = ref.nuclear_norm(A, y, (8, 6), lam, tol=0.0, max_iter=hit.iterations - 1, lipschitz=lip,
+                              accelerated=True, restart=restart)
+    assert before.objective > target
+
+
 # ---------------------------------------------------------------- agreement with cvxpy
 
 

@@ -16,6 +16,8 @@ import pkgutil
 import sys
 from typing import List, Optional
 
+__all__ = ["main", "build_parser"]
+
 
 def _targets():
     from . import reproduce
@@ -32,7 +34,9 @@ def _targets():
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="fastmem", description="Short-term memory in recurrent networks.")
-    parser.add_argument("--threads", type=int, default=None, help="threads for fastmem kernels")
+    from .reproduce._args import positive_int
+
+    parser.add_argument("--threads", type=positive_int, default=None, help="threads for fastmem kernels")
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("config", help="show versions, OpenMP, threads and compiler flags")
     rep = sub.add_parser("reproduce", help="reproduce the papers' figures")
@@ -48,6 +52,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Optional[List[str]] = None) -> int:
+    if argv is not None and (isinstance(argv, (str, bytes)) or not isinstance(argv, (list, tuple))
+                             or not all(isinstance(a, str) for a in argv)):
+        raise TypeError(f"argv must be None or a list of strings, got {argv!r:.80}")
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.threads is not None:
@@ -71,9 +78,17 @@ def main(argv: Optional[List[str]] = None) -> int:
                 + ["reproduce", name, "--out", args.out] + (["--quick"] if args.quick else [])
             )
             print(f"== fastmem reproduce {name}{' --quick' if args.quick else ''}", flush=True)
-            status |= int(module.run(sub) or 0)
+            try:
+                status |= int(module.run(sub) or 0)
+            except OSError as exc:
+                print(f"fastmem reproduce {name}: error: {exc}", file=sys.stderr)
+                status |= 1
         return status
-    return int(targets[args.target].run(args) or 0)
+    try:
+        return int(targets[args.target].run(args) or 0)
+    except OSError as exc:  # --out or --models unusable: say so, without a traceback
+        print(f"fastmem reproduce {args.target}: error: {exc}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -19,7 +19,9 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
+from .._validation import as_float_array, check_int
 from ..dynamics.analysis import PCA, TriggeredAverage, eigenspectrum, pca as fit_pca
+from ._checks import check_figsize, check_instance, check_mapping, check_optional_mapping
 
 # marker, colour, label for 0, 1, 2, 3 and more unstable dimensions
 _POINT_STYLE = (
@@ -33,7 +35,7 @@ _POINT_STYLE = (
 
 def output_codes(outputs: np.ndarray) -> np.ndarray:
     """Integer code 0 .. 2^bits - 1 of the sign pattern of each output row (sign >= 0 counts as +1)."""
-    bits = (np.asarray(outputs) >= 0).astype(int)
+    bits = (as_float_array(outputs, "outputs", ndim=2) >= 0).astype(int)
     return bits @ (1 << np.arange(bits.shape[1])[::-1])
 
 
@@ -117,17 +119,23 @@ def fig2_trajectories(
     fixed_points : mapping title -> FixedPointResult, optional
         Points to mark (Fig. 6).
     """
+    runs = check_mapping(runs, "runs", "title -> (states, outputs)")
+    steps = check_int(steps, "steps", minimum=1)
+    pcas = check_optional_mapping(pcas, "pcas", "title -> PCA")
+    fixed_points = check_optional_mapping(fixed_points, "fixed_points", "title -> FixedPointResult")
+    figsize = check_figsize(figsize)
     n = len(runs)
-    if n == 0:
-        raise ValueError("runs must hold at least one (states, outputs) pair")
     fig = Figure(figsize=figsize or (6.0 * n, 5.5), constrained_layout=True)
-    for i, (title, (states, outputs)) in enumerate(runs.items()):
-        S, Y = _check_run(states, outputs, title)
-        p = (pcas or {}).get(title) or fit_pca(S, 3)
+    for i, (title, run) in enumerate(runs.items()):
+        if not isinstance(run, (tuple, list)) or len(run) != 2:
+            raise TypeError(f"runs[{title!r}] must be a pair (states, outputs), got {type(run).__name__}")
+        S, Y = _check_run(run[0], run[1], title)
+        p = pcas.get(title)
+        p = fit_pca(S, 3) if p is None else check_instance(p, f"pcas[{title!r}]", PCA)
         ax = fig.add_subplot(1, n, i + 1, projection="3d")
         scores = p.transform(S[:steps])
         handles = _trajectory_panel(ax, scores, Y[:steps], title)
-        fp = (fixed_points or {}).get(title)
+        fp = fixed_points.get(title)
         if fp is not None and len(fp):
             handles = _points_panel(ax, p.transform(fp.points), fp.n_unstable, fp.is_fixed) + [
                 Line2D([], [], color="0.6", lw=1, label="test trajectory")
@@ -146,6 +154,7 @@ def fig6_slow_points(
     """Fig. 6: Fig. 2 with the fixed and slow points marked by their number of unstable dimensions
     (stable: black circle; 1, 2, 3 unstable dimensions: cross, star, plus; more: red triangle with the
     number written next to it; slow points, q above the fixed threshold, hollow)."""
+    fixed_points = check_mapping(fixed_points, "fixed_points", "title -> FixedPointResult")
     return fig2_trajectories(runs, steps=steps, pcas=pcas, fixed_points=fixed_points, figsize=figsize)
 
 
@@ -167,6 +176,15 @@ def fig3_triggered_average(
     background : array (T, N), optional
         States drawn faintly behind the average (the "cube" of the test trajectory).
     """
+    check_instance(average, "average", TriggeredAverage, "TriggeredAverage (fastmem.dynamics.triggered_average)")
+    check_instance(pca, "pca", PCA, "PCA (fastmem.dynamics.pca)")
+    n_pcs = check_int(n_pcs, "n_pcs", minimum=1)
+    figsize = check_figsize(figsize)
+    if background is not None:
+        background = as_float_array(background, "background", ndim=2)
+        if background.shape[1] != pca.components.shape[1]:
+            raise ValueError(f"background must have shape (T, {pca.components.shape[1]}) (the PCA's state size), "
+                             f"got {background.shape}")
     if pca.n_components < 3:
         raise ValueError(f"pca must have at least 3 components, got {pca.n_components}")
     k = min(n_pcs, pca.n_components)
@@ -175,7 +193,7 @@ def fig3_triggered_average(
     ax = fig.add_subplot(grid[:, 0], projection="3d")
     title = f"{average.source} -> {average.target}, {average.n_events} switches"
     if background is not None:
-        bg = pca.transform(np.asarray(background, dtype=float))
+        bg = pca.transform(background)
         ax.plot(bg[:, 0], bg[:, 1], bg[:, 2], color="0.8", lw=0.3, alpha=0.6, label="test trajectory")
     if average.n_events:
         sc = pca.transform(average.mean)
@@ -211,9 +229,9 @@ def fig4_eigenvalues(
 ) -> Figure:
     """Fig. 4: eigenvalues of each recurrent matrix (or model with ``W``) in the complex plane,
     with the unit circle, side by side (e.g. delay 0 next to delay 8)."""
+    matrices = check_mapping(matrices, "matrices", "title -> W")
+    figsize = check_figsize(figsize)
     n = len(matrices)
-    if n == 0:
-        raise ValueError("matrices must hold at least one W")
     fig = Figure(figsize=figsize or (5.0 * n, 5.0), constrained_layout=True)
     theta = np.linspace(0, 2 * np.pi, 400)
     axes = []

@@ -106,8 +106,20 @@ def phase_diagram(
 
     from ..stm.phase import fit_theory_constant, theory_rho
 
+    from ._checks import check_axes, check_flag, check_real
+
     if value not in ("mean_rmse", "median_rmse"):
         raise ValueError(f"value must be 'mean_rmse' or 'median_rmse', got {value!r}")
+    ax = check_axes(ax)
+    log, theory, colorbar = check_flag(log, "log"), check_flag(theory, "theory"), check_flag(colorbar, "colorbar")
+    vmin = check_real(vmin, "vmin", minimum=0.0, min_inclusive=False)
+    vmax = check_real(vmax, "vmax", minimum=0.0, min_inclusive=False)
+    if not vmin < vmax:
+        raise ValueError(f"vmin must be < vmax, got vmin = {vmin:g}, vmax = {vmax:g}")
+    if C is not None:
+        C = check_real(C, "C", minimum=0.0, min_inclusive=False)
+    if title is not None and not isinstance(title, str):
+        raise TypeError(f"title must be None or a string, got {type(title).__name__}")
     summary, info = _summary_of(table)
     if summary.empty:
         raise ValueError("table is empty: nothing to draw")
@@ -185,6 +197,10 @@ def figure2(tables, value: str = "mean_rmse", log: bool = True, figsize=(9.5, 7.
     """
     import matplotlib.pyplot as plt
 
+    from ._checks import check_figsize, check_flag
+
+    log = check_flag(log, "log")
+    figsize = check_figsize(figsize)
     order = [("sparse", "low"), ("sparse", "high"), ("lowrank", "low"), ("lowrank", "high")]
     if isinstance(tables, pd.DataFrame):
         if not {"model", "coherence"} <= set(tables.columns):

@@ -42,10 +42,22 @@ def recall_curve(
     """
     import matplotlib.pyplot as plt
 
-    from ..stm.recall import infinite_stream, measured_optimum, summarize_curve
+    from .._validation import as_float_array, check_float
+    from ..stm.recall import RecallPrediction, infinite_stream, measured_optimum, summarize_curve
+    from ._checks import check_figure, check_instance
 
+    check_instance(table, "table", pd.DataFrame, "DataFrame from fastmem.stm.recall_curve")
+    if prediction is not None:
+        check_instance(prediction, "prediction", RecallPrediction, "RecallPrediction (optimal_recall_length)")
+    if stream is not None:
+        stream = as_float_array(stream, "stream", ndim=(1, 2), allow_empty=False)
+    fig = check_figure(fig)
     attrs = table.attrs
-    q = float(attrs.get("q")) if q is None else float(q)
+    if q is None:
+        if "q" not in attrs:
+            raise ValueError("q is needed: table.attrs has no 'q' (pass q=, or the table from recall_curve)")
+        q = attrs["q"]
+    q = check_float(q, "q", minimum=0.0, maximum=1.0, min_inclusive=False)
     summ = summarize_curve(table)
     best = measured_optimum(table, flat=flat)
     lengths = summ["length"].to_numpy()
@@ -121,6 +133,12 @@ def capacity_figure(table: pd.DataFrame, fig=None):
     """
     import matplotlib.pyplot as plt
 
+    from ._checks import check_figure, check_instance
+
+    check_instance(table, "table", pd.DataFrame, "DataFrame with a column M")
+    if "M" not in table.columns:
+        raise ValueError("table must have a column 'M' (network sizes)")
+    fig = check_figure(fig)
     if fig is None:
         fig = plt.figure(figsize=(6.5, 4.5))
     ax = fig.subplots()

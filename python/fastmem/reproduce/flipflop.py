@@ -50,12 +50,16 @@ UNROLL = 20  # BPTT window (the paper: 10)
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--models", default=None,
                         help="folder with flipflop_delay0.npz / flipflop_delay8.npz to load instead of training")
-    parser.add_argument("--seed", type=int, default=0, help="seed of tasks, training, tests and sampling")
-    parser.add_argument("--train-steps", type=int, default=None, help="Adam steps per network (default: train's)")
-    parser.add_argument("--unroll", type=int, default=None,
+    from ._args import nonnegative_int, positive_int
+
+    parser.add_argument("--seed", type=nonnegative_int, default=0, help="seed of tasks, training, tests and sampling")
+    parser.add_argument("--train-steps", type=nonnegative_int, default=None,
+                        help="Adam steps per network (default: train's)")
+    parser.add_argument("--unroll", type=positive_int, default=None,
                         help="BPTT window (default 20; the paper's is 10)")
-    parser.add_argument("--test-steps", type=int, default=None, help="test stream length (default 100000; quick 20000)")
-    parser.add_argument("--initial-states", type=int, default=None,
+    parser.add_argument("--test-steps", type=positive_int, default=None,
+                        help="test stream length (default 100000; quick 20000)")
+    parser.add_argument("--initial-states", type=positive_int, default=None,
                         help="initial states of the fixed-point search (default 2048; quick 1024)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
 

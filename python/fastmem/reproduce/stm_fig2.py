@@ -29,12 +29,15 @@ FULL = dict(L=40, N=100, gammas=None, rhos=None, trials=20)
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--store", default=None,
                         help="CSV store prefix: panel trials go to FILE-<model>-<coherence>.csv and a rerun resumes")
-    parser.add_argument("--trials", type=int, default=None, help="Monte Carlo trials per cell (default 20; 2 quick)")
-    parser.add_argument("--L", type=int, default=None, help="input channels (default 40; 10 quick)")
-    parser.add_argument("--N", type=int, default=None, help="time steps (default 100; 50 quick)")
-    parser.add_argument("--grid", type=int, default=None,
+    from ._args import nonnegative_int, positive_int
+
+    parser.add_argument("--trials", type=positive_int, default=None,
+                        help="Monte Carlo trials per cell (default 20; 2 quick)")
+    parser.add_argument("--L", type=positive_int, default=None, help="input channels (default 40; 10 quick)")
+    parser.add_argument("--N", type=positive_int, default=None, help="time steps (default 100; 50 quick)")
+    parser.add_argument("--grid", type=positive_int, default=None,
                         help="cells per axis, gamma and rho = k/grid for k = 1..grid (default 15; 6 quick)")
-    parser.add_argument("--seed", type=int, default=0, help="the sweep's seed (default %(default)s)")
+    parser.add_argument("--seed", type=nonnegative_int, default=0, help="the sweep's seed (default %(default)s)")
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bars")
 
 

@@ -28,8 +28,10 @@ HELP = "optimal recall length of infinite-length inputs (Fig. 3) and memory capa
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--seed", type=int, default=0, help="sweep seed (default: %(default)s)")
-    parser.add_argument("--trials", type=int, default=None, help="trials of the recall curve")
+    from ._args import nonnegative_int, positive_int
+
+    parser.add_argument("--seed", type=nonnegative_int, default=0, help="sweep seed (default: %(default)s)")
+    parser.add_argument("--trials", type=positive_int, default=None, help="trials of the recall curve")
     parser.add_argument("--no-progress", action="store_true", help="hide progress bars")
 
 

@@ -86,6 +86,8 @@ def auto_lam(A, noise: float) -> float:
         G = np.random.default_rng(0).standard_normal((M, 16))
         fro2 = float(np.sum(A.rmatvec(G) ** 2) / 16)
     else:
+        A = as_float_array(A, "A", ndim=2, allow_empty=False)
+        check_norm(A, "A")
         M, P = A.shape
         fro2 = float(np.sum(A * A))
     return noise * np.sqrt(2.0 * np.log(max(P, 2))) * np.sqrt(fro2 / P)

@@ -209,6 +209,7 @@ def _solve(model, A, y, N, L, n_eff, s):
 def default_lengths(q: float, count: int = 16) -> np.ndarray:
     """Recall lengths 1 .. ~4/(1-q), geometrically spaced (distinct integers)."""
     q = _check_q(q)
+    count = check_int(count, "count", minimum=1, maximum=1_000_000)
     top = max(4, int(math.ceil(4.0 / (1.0 - q))))
     return np.unique(np.round(np.geomspace(1, top, count)).astype(np.int64))
 
@@ -471,7 +472,10 @@ def optimal_recall_length(
     RecallPrediction
         ``length`` (the predicted optimum), the candidate ``lengths``, the estimate
         ``error`` and its two factors ``omission`` (first) and ``recall`` (second),
-        ``capacity`` (largest N' with rho < 1).
+        ``capacity`` (largest N' with rho < 1). When no candidate meets the bound
+        (``capacity == 0``, e.g. low-rank inputs with C = 1 and M < R (N' + L) log(N' L)
+        for every N'), the estimate is 1 everywhere and ``length`` is just the shortest
+        candidate: there is no prediction; lower C (the bound's constant is not known).
     """
     M = check_int(M, "M", minimum=1)
     L = check_int(L, "L", minimum=1)
