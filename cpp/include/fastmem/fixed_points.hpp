@@ -36,18 +36,27 @@ struct FixedPointSettings {
 
 enum FixedPointStatus : int { kFixed = 0, kStationary = 1, kNoProgress = 2, kMaxIter = 3 };
 
-// F(S) = tanh(W S + c)
-template <class W_t>
-inline Vector tanh_map(const W_t& W, const Vector& c, const Vector& s) {
-  return (W * s + c).array().tanh().matrix();
+// tanh in place, as sign(x) (1 - 2 / (exp(2|x|) + 1)): Eigen vectorises exp for double but not
+// tanh (std::tanh per element took half the map's time). Absolute error <= 2.3e-16 against
+// std::tanh (checked on a grid over [-200, 200]); tanh(0) = 0 exactly, |tanh| <= 1.
+inline void tanh_in_place(Vector& x) {
+  x.array() = (1.0 - 2.0 / ((2.0 * x.array().abs()).exp() + 1.0)) * x.array().sign();
 }
 
-// out = F(S) without temporaries (the inner loop's O(N^2) work)
+// out = F(S) = tanh(W S + c) without temporaries (the inner loop's O(N^2) work)
 template <class W_t>
 inline void tanh_map_into(const W_t& W, const Vector& c, const Vector& s, Vector& out) {
   out.noalias() = W * s;
   out += c;
-  out = out.array().tanh().matrix();
+  tanh_in_place(out);
+}
+
+// F(S) = tanh(W S + c)
+template <class W_t>
+inline Vector tanh_map(const W_t& W, const Vector& c, const Vector& s) {
+  Vector out(s.size());
+  tanh_map_into(W, c, s, out);
+  return out;
 }
 
 // q(S) = 1/2 |F(S) - S|^2
