@@ -397,9 +397,6 @@ def test_importable_helpers_validate_their_arguments():
         _mod("fastmem.stm.phase").summarize(None)
 
 
-@pytest.mark.xfail(strict=True, reason="lasso_gram / nuclear_norm_gram solve y * 1e-300 as zero: ||y||^2 and the "
-                   "Gram products underflow. Fix as lasso does (stm/_scaling.py); left to the Gram area (stm/gram.py, "
-                   "being edited concurrently)")
 @pytest.mark.parametrize("solver", ["lasso_gram", "nuclear_norm_gram"])
 def test_gram_solvers_are_scale_equivariant_at_tiny_scales(solver):
     W, Z = stm.random_network(8, 2, radius=0.9, rng=4)

@@ -25,6 +25,7 @@ import numpy as np
 from .. import _core
 from .._validation import as_float_array, check_allocation, check_float, check_int, check_threads
 from .network import NetworkOperator
+from ._scaling import column_scales
 from .signals import BasisLike, temporal_basis
 
 __all__ = ["ToeplitzGram", "GramResult", "lasso_gram", "nuclear_norm_gram"]
@@ -160,19 +161,29 @@ def _gram_problem(G, y, lam, warm_start, reference, tol, max_iter, settle_tol, n
     max_iter = check_int(max_iter, "max_iter", minimum=0)
     settle_tol = check_float(settle_tol, "settle_tol", minimum=0.0)
     threads = check_threads(n_threads)
+    # Scale-equivariance: solve for x / c_b from y_b / c_b and lam_b / c_b, c_b = 1 (an exact no-op)
+    # unless column b's magnitude is outside [1e-100, 1e100] (||y||^2 would under/overflow).
+    c = column_scales(Y2)
+    Y2 = Y2 / c
     AtY = np.ascontiguousarray(G.adjoint_measurements(Y2, n_threads=n_threads).T)
     yy = np.einsum("mb,mb->b", Y2, Y2)
     if not np.all(np.isfinite(yy)) or not np.all(np.isfinite(AtY)):
         raise ValueError("y is too large: ||y||^2 or A^T y overflows (rescale y)")
-    return single, (G._G, AtY, yy, np.ascontiguousarray(lam_vec)), dict(
-        X0=rows(warm_start, "warm_start"), tol=tol, max_iter=max_iter, reference=rows(reference, "reference"),
-        settle_tol=settle_tol, n_threads=threads)
+    X0, ref = rows(warm_start, "warm_start"), rows(reference, "reference")
+    return single, c, (G._G, AtY, yy, np.ascontiguousarray(lam_vec / c)), dict(
+        X0=None if X0 is None else X0 / c[:, None], tol=tol, max_iter=max_iter,
+        reference=None if ref is None else np.ascontiguousarray(ref / c[:, None]), settle_tol=settle_tol,
+        n_threads=threads)
 
 
-def _result(res, single: bool) -> GramResult:
-    coef = res["coef"].T
+def _result(res, single: bool, c: np.ndarray) -> GramResult:
+    with np.errstate(over="ignore", under="ignore"):
+        coef = res["coef"].T * c
+        objective = np.asarray(res["objective"]) * c**2
+    if not (np.all(np.isfinite(coef)) and np.all(np.isfinite(objective))):
+        raise ValueError("the solution overflows float64: y is too large for it (rescale y)")
     pick = (lambda a: np.asarray(a)[0]) if single else np.asarray
-    return GramResult(coef=coef[:, 0] if single else coef, objective=pick(res["objective"]),
+    return GramResult(coef=coef[:, 0] if single else coef, objective=pick(objective),
                       iterations=pick(np.asarray(res["iterations"]).astype(int)),
                       converged=pick(np.asarray(res["converged"]).astype(bool)),
                       settled=pick(np.asarray(res["settled"]).astype(bool)), lipschitz=float(res["lipschitz"]))
@@ -203,8 +214,8 @@ def lasso_gram(G: ToeplitzGram, y, lam, *, warm_start=None, reference=None, tol:
     -------
     GramResult
     """
-    single, args, kwargs = _gram_problem(G, y, lam, warm_start, reference, tol, max_iter, settle_tol, n_threads)
-    return _result(_core.lasso_gram(*args, **kwargs), single)
+    single, c, args, kwargs = _gram_problem(G, y, lam, warm_start, reference, tol, max_iter, settle_tol, n_threads)
+    return _result(_core.lasso_gram(*args, **kwargs), single, c)
 
 
 def nuclear_norm_gram(G: ToeplitzGram, y, lam, *, warm_start=None, reference=None, tol: float = 1e-6,
@@ -219,5 +230,5 @@ def nuclear_norm_gram(G: ToeplitzGram, y, lam, *, warm_start=None, reference=Non
     """
     if isinstance(G, ToeplitzGram) and G.basis is not None:
         raise ValueError("nuclear_norm_gram needs a ToeplitzGram with the identity basis")
-    single, args, kwargs = _gram_problem(G, y, lam, warm_start, reference, tol, max_iter, settle_tol, n_threads)
-    return _result(_core.nuclear_norm_gram(*args, **kwargs), single)
+    single, c, args, kwargs = _gram_problem(G, y, lam, warm_start, reference, tol, max_iter, settle_tol, n_threads)
+    return _result(_core.nuclear_norm_gram(*args, **kwargs), single, c)
