@@ -41,6 +41,7 @@ from .._validation import (
     check_int,
     check_threads,
 )
+from ._scaling import column_scales, safe_scale
 from .network import NetworkOperator
 
 SVD_METHODS = ("gram", "bdc", "jacobi")
@@ -283,7 +284,25 @@ def nuclear_norm(
         raise TypeError(f"restart must be a bool, got {type(restart).__name__}")
     threads = check_threads(n_threads)
     check_allocation(8 * P * B + 8 * M * B, "nuclear_norm work arrays")
-    out = _solve(op, Y, lam_vec, N, L, X0, tol, max_iter, lip, svd, bool(restart), threads)
+    # Scale-equivariance (see _scaling.py): solve for U = a S / c with A / a, y_b / c_b and
+    # lam_b / (a c_b); a = c = 1 (exact no-ops) unless a magnitude is outside [1e-100, 1e100],
+    # where squares in the objective and in ||A||^2 would underflow or overflow.
+    a = 1.0 if isinstance(A, NetworkOperator) else float(safe_scale(np.max(np.abs(op))))
+    c = column_scales(Y)
+    if a != 1.0 or np.any(c != 1.0):
+        op_s = op if a == 1.0 else op / a
+        X0_s = None if X0 is None else np.ascontiguousarray(X0 * (a / c)[:, None])
+        out = _solve(op_s, np.ascontiguousarray(Y / c), lam_vec / (a * c), N, L, X0_s, tol, max_iter, lip / a**2,
+                     svd, bool(restart), threads)
+        with np.errstate(over="ignore", under="ignore", invalid="ignore"):
+            out = dict(out, S=out["S"] * (c / a)[:, None, None], objective=out["objective"] * c**2,
+                       residual_norm=out["residual_norm"] * c, nuclear_norm=out["nuclear_norm"] * (c / a),
+                       lipschitz=out["lipschitz"] * a**2)
+        if not all(np.isfinite(out[k]).all() for k in ("S", "objective", "nuclear_norm", "lipschitz")):
+            raise ValueError("the nuclear-norm solution overflows float64: A is too small (or y too large) for it; "
+                             "rescale A or y (S scales with y / A)")
+    else:
+        out = _solve(op, Y, lam_vec, N, L, X0, tol, max_iter, lip, svd, bool(restart), threads)
     return _result(out, lam_vec, batched)
 
 
