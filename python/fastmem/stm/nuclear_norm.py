@@ -13,8 +13,8 @@ by continuation on lam (see its notes).
 
 Algorithm (C++, ``cpp/include/fastmem/nuclear_norm.hpp``): accelerated proximal gradient
 (FISTA) whose prox is singular value thresholding ``D_tau(Z) = U max(Sigma - tau, 0) V^T``,
-with step 1/Lip from a Lanczos estimate of ``||A||_2^2`` (checked on every step and raised if
-a step shows it too small), gradient-based adaptive restart of the momentum, and the relative
+with step 1/Lip from a Lanczos estimate of ``||A||_2^2`` (to 1%, times 1.02; checked on every
+step and raised if a step shows it too small), gradient-based adaptive restart of the momentum, and the relative
 stopping rule ``||S+ - Y||_F <= tol ||S+||_F`` (the proximal-gradient step at the momentum
 point Y, relative to the iterate) or ``max_iter`` steps. The singular values of the small
 matrix come by default from the eigen-decomposition of its min(N, L)^2 Gram matrix
