@@ -2,7 +2,7 @@
 
     python bench/bench_phase.py                 # reduced grid: fastmem vs numpy + scikit-learn, ratio
     python bench/bench_phase.py --full          # also the whole paper-resolution figure (4 x 15 x 15 x 20)
-    python bench/bench_phase.py --check-early-stop   # the figure does not change with the loose tolerance
+    python bench/bench_phase.py --check-early-stop   # the defaults' early stopping against solving to optimality
     python bench/bench_phase.py --quick         # a smaller reduced grid
 
 The "today" pipeline solves the same problems (same networks, signals, noise and
@@ -143,20 +143,20 @@ def reduced(quick: bool) -> None:
 
 
 def check_early_stop() -> None:
-    from fastmem.reproduce.stm_fig2 import QUICK
-
-    grid = dict(QUICK, progress=False, rng=0)
-    print(f"early stopping: cell mean rMSE at the default tol (1e-3 LASSO gap, 1e-5 nuclear step), max_iter=1000 vs tol=1e-7, max_iter=20000 "
-          f"on the quick grid (L={grid['L']}, N={grid['N']}, {len(grid['gammas'])}x{len(grid['rhos'])}, "
-          f"{grid['trials']} trials)")
+    """The default stopping (tolerance + settling against the true signal) against solving to optimality."""
+    grid = dict(L=40, N=100, gammas=(0.2, 0.6), rhos=(0.1, 0.3, 0.5, 0.7, 0.9), trials=1, progress=False, rng=0)
+    print(f"early stopping: cell rMSE with the defaults (LASSO gap {ph.DEFAULT_TOL['sparse']:g} / nuclear step {ph.DEFAULT_TOL['lowrank']:g}, settle "
+          f"{ph.DEFAULT_SETTLE:g}, max_iter 1000) vs solved to optimality (gap 1e-8 / step 1e-9, no settling, "
+          f"max_iter 20000), paper size L=40, N=100, gammas {grid['gammas']}, rhos {grid['rhos']}")
     for model, coherence in (("sparse", "low"), ("sparse", "high"), ("lowrank", "low"), ("lowrank", "high")):
         loose, tl = timed(ph.phase_diagram, model, coherence, **grid)
-        tight, tt = timed(ph.phase_diagram, model, coherence, tol=1e-7, max_iter=20000, **grid)
-        a, b = loose.summary["mean_rmse"].to_numpy(), tight.summary["mean_rmse"].to_numpy()
-        d = np.abs(a - b)
-        dlog = np.abs(np.log10(np.maximum(a, 1e-3)) - np.log10(np.maximum(b, 1e-3)))
-        print(f"  {model}/{coherence:<5} max |change| {d.max():.3f} (log10 {dlog.max():.3f}), median {np.median(d):.1e}; "
-              f"time {tl:.1f} s vs {tt:.1f} s ({tt / tl:.1f}x)", flush=True)
+        tight, tt = timed(ph.phase_diagram, model, coherence, tol=1e-8 if model == "sparse" else 1e-9,
+                          max_iter=20000, settle=0.0, **grid)
+        a, b = loose.table["rmse"].to_numpy(), tight.table["rmse"].to_numpy()
+        dlog = np.abs(np.log10(np.maximum(a, 1e-12)) - np.log10(np.maximum(b, 1e-12)))
+        print(f"  {model}/{coherence:<5} max |log10 rMSE change| {dlog.max():.3f} (x{10 ** dlog.max():.3f}), "
+              f"median {np.median(dlog):.4f}; iterations {loose.table['iterations'].sum()} vs "
+              f"{tight.table['iterations'].sum()}; time {tl:.1f} s vs {tt:.1f} s ({tt / tl:.1f}x)", flush=True)
 
 
 def full() -> None:

@@ -447,7 +447,7 @@ register("fastmem._core.map_jacobian_eigenvalues", lambda: dict(W=rnn().W, point
 
 _PHASE = dict(model="sparse", coherence="low", L=2, N=3, gammas=(0.5,), rhos=(0.5,), trials=1, noise=0.01,
               network="circle", radius=1.0, rng=0, store=None, executor=None, progress=False, n_threads=None,
-              lam_scale=1.0, tol=1e-3, max_iter=50, operator="auto", dense_limit=1000)
+              lam_scale=1.0, tol=1e-3, max_iter=50, operator="auto", dense_limit=1000, settle=1e-3)
 
 
 def _phase_result():
@@ -464,3 +464,66 @@ register("fastmem.stm.phase.fit_theory_constant",
          lambda: dict(summary=_phase_result().summary, model="sparse", N=3, L=2, threshold=0.1), finite=False)
 register("fastmem.stm.phase.PhaseDiagram.theory_constant", lambda: dict(_self=_phase_result(), threshold=0.1),
          call=lambda _self, **kw: _self.theory_constant(**kw), finite=False)
+
+
+# --------------------------------------------------------------------------- Gram form (stm.gram)
+
+
+def gram_problem(M=8, L=2, N=3, seed=4):
+    W, Z = stm.random_network(M, L, radius=0.9, rng=seed)
+    y = R(seed).standard_normal((M, 2))
+    return W, Z, N, y
+
+
+def toeplitz(basis="identity"):
+    W, Z, N, _ = gram_problem()
+    return stm.ToeplitzGram(W, Z, N, basis=basis)
+
+
+register("fastmem.stm.gram.ToeplitzGram", lambda: dict(W=gram_problem()[0], Z=gram_problem()[1], N=3,
+                                                       basis="identity", n_threads=None),
+         call=lambda **kw: stm.ToeplitzGram(**kw).todense())
+register("fastmem.stm.gram.ToeplitzGram.from_operator",
+         lambda: dict(op=stm.NetworkOperator(*gram_problem()[:3]), basis="dct", n_threads=None),
+         call=lambda **kw: stm.ToeplitzGram.from_operator(**kw).todense())
+register("fastmem.stm.gram.ToeplitzGram.apply", lambda: dict(_self=toeplitz(), X=R(1).standard_normal((6, 2)),
+                                                             n_threads=None),
+         call=lambda _self, **kw: _self.apply(**kw))
+register("fastmem.stm.gram.ToeplitzGram.adjoint_measurements",
+         lambda: dict(_self=toeplitz("dct"), Y=gram_problem()[3], n_threads=None),
+         call=lambda _self, **kw: _self.adjoint_measurements(**kw), aliases={"Y": ["y"]})
+register("fastmem.stm.gram.ToeplitzGram.todense", lambda: dict(_self=toeplitz()), call=lambda _self: _self.todense())
+register("fastmem.stm.gram.lasso_gram",
+         lambda: dict(G=toeplitz(), y=gram_problem()[3], lam=np.array([0.05, 0.1]), warm_start=None,
+                      reference=np.zeros((6, 2)), tol=1e-6, max_iter=200, settle_tol=1e-3, n_threads=None),
+         call=lambda **kw: stm.lasso_gram(**kw).coef)
+register("fastmem.stm.gram.nuclear_norm_gram",
+         lambda: dict(G=toeplitz(), y=gram_problem()[3], lam=0.05, warm_start=None, reference=None, tol=1e-6,
+                      max_iter=200, settle_tol=0.0, n_threads=None),
+         call=lambda **kw: stm.nuclear_norm_gram(**kw).coef)
+
+
+def core_gram():
+    W, Z, N, _ = gram_problem()
+    return _core.ToeplitzGram(_core.NetworkOperator(W, Z, N, "block_diagonal"), None, 0)
+
+
+def core_gram_args():
+    g = R(5)
+    return dict(G=core_gram(), AtY=g.standard_normal((2, 6)), yy=np.array([3.0, 4.0]), lam=np.array([0.05, 0.1]),
+                X0=None, tol=1e-6, max_iter=100, lipschitz=0.0, reference=None, settle_tol=0.0, settle_every=10,
+                n_threads=0)
+
+
+register("fastmem._core.orthogonal_scale",
+         lambda: dict(op=_core.NetworkOperator(*gram_problem()[:3], "block_diagonal")))
+register("fastmem._core.ToeplitzGram",
+         lambda: dict(op=_core.NetworkOperator(*gram_problem()[:3], "block_diagonal"), basis=None, n_threads=0),
+         call=lambda **kw: _core.ToeplitzGram(**kw).to_dense())
+register("fastmem._core.ToeplitzGram.apply", lambda: dict(_self=core_gram(), X=R(2).standard_normal((2, 6)),
+                                                          n_threads=0),
+         call=lambda _self, **kw: _self.apply(**kw))
+register("fastmem._core.ToeplitzGram.to_dense", lambda: dict(_self=core_gram()), call=lambda _self: _self.to_dense())
+register("fastmem._core.lasso_gram", core_gram_args, call=lambda **kw: _core.lasso_gram(**kw)["coef"])
+register("fastmem._core.nuclear_norm_gram", lambda: {k: v for k, v in core_gram_args().items()} | dict(restart=True),
+         call=lambda **kw: _core.nuclear_norm_gram(**kw)["coef"])

@@ -230,9 +230,27 @@ def discover(include_core: bool = True) -> Dict[str, Any]:
                 add_class(obj)
             else:
                 found[entry_id(obj)] = obj
-    if include_core:
-        import fastmem
+    # Importable helpers: public names (no underscore) defined in any walked module but not
+    # exported by an __all__ (e.g. fastmem.stm.lasso.auto_lam). A user can reach them, so
+    # they need a spec too, or an exempt() with the reason.
+    import fastmem
 
+    for info in pkgutil.walk_packages(fastmem.__path__, "fastmem."):
+        name = info.name
+        if any(part.startswith("_") for part in name.split(".")[1:]) or name.startswith(EXCLUDED_MODULES):
+            continue
+        mod = importlib.import_module(name)
+        for attr, obj in list(vars(mod).items()):
+            if attr.startswith("_") or not callable(obj) or getattr(obj, "__module__", None) != name:
+                continue
+            if inspect.isclass(obj):
+                if issubclass(obj, BaseException):
+                    continue
+                if entry_id(obj) not in found:
+                    add_class(obj)
+            elif entry_id(obj) not in found:
+                found[entry_id(obj)] = obj
+    if include_core:
         core = fastmem._core
         for name in dir(core):
             if name.startswith("_"):

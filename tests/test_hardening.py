@@ -363,3 +363,45 @@ def test_nuclear_norm_is_scale_equivariant_at_tiny_scales():
     ref = stm.nuclear_norm(A, y, (4, 3), 0.01, tol=1e-9, max_iter=2000)
     got = stm.nuclear_norm(A, y * 1e-300, (4, 3), 0.01e-300, tol=1e-9, max_iter=2000)
     np.testing.assert_allclose(got.S_hat / 1e-300, ref.S_hat, atol=1e-6)
+
+
+# --------------------------------------------------------------------------- importable helpers (not in __all__)
+
+
+def _mod(name):
+    import importlib
+
+    return importlib.import_module(name)
+
+
+def test_importable_helpers_validate_their_arguments():
+    """Before: nuclear_norm.auto_lam on a broadcast (2^40, 12) view ran einsum for hours (a hang);
+    the others raised AttributeError/IndexError or numpy messages naming nothing."""
+    huge = np.broadcast_to(np.float64(0.5), (2**40, 12))
+    with pytest.raises(MemoryError, match="more than this machine can hold"):
+        _mod("fastmem.stm.nuclear_norm").auto_lam(huge, 0.1, (4, 3))
+    with pytest.raises(MemoryError, match="more than this machine can hold"):
+        _mod("fastmem.stm.lasso").auto_lam(huge, 0.1)
+    with pytest.raises(TypeError, match="shape must be a pair"):
+        _mod("fastmem.stm.nuclear_norm").auto_lam(np.ones((3, 12)), 0.1, "bogus")
+    with pytest.raises(ValueError, match="^a must have N\\*L = 8 rows"):
+        _mod("fastmem.stm.signals").synthesize(np.ones(9), 4, 2)
+    with pytest.raises(ValueError, match="^b must have shape"):
+        _mod("fastmem.dynamics.fixed_points").map_offset(6, None, np.ones(7))
+    with pytest.raises(ValueError, match="^count must be >= 1"):
+        _mod("fastmem.stm.recall").default_lengths(0.9, count=-1)
+    with pytest.raises(TypeError, match="^table must be a phase-diagram DataFrame"):
+        _mod("fastmem.stm.phase").summarize(None)
+
+
+@pytest.mark.parametrize("solver", ["lasso_gram", "nuclear_norm_gram"])
+def test_gram_solvers_are_scale_equivariant_at_tiny_scales(solver):
+    W, Z = stm.random_network(8, 2, radius=0.9, rng=4)
+    G = stm.ToeplitzGram(W, Z, 3)
+    x = np.zeros(6)
+    x[[1, 4]] = [1.0, -2.0]
+    y = stm.measurement_operator(W, Z, 3) @ x
+    fn = getattr(stm, solver)
+    ref = fn(G, y, 0.01, tol=1e-10).coef
+    got = fn(G, y * 1e-300, 0.01e-300, tol=1e-10).coef
+    np.testing.assert_allclose(got / 1e-300, ref, atol=1e-6)

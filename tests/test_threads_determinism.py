@@ -71,6 +71,10 @@ def _big_cases():
         "dynamics.find_fixed_points": lambda n: dyn.find_fixed_points(rnn, x0, max_iter=50, n_threads=n),
         "dynamics.jacobian_eigenvalues": lambda n: dyn.jacobian_eigenvalues(rnn, x0, n_threads=n),
         "stm.memory_capacity": lambda n: stm.memory_capacity(0.95 * W, Z, max_delay=20, n_threads=n),
+        "stm.lasso_gram": lambda n: stm.lasso_gram(stm.ToeplitzGram(W, Z, N, n_threads=n), Y, 0.05, tol=1e-8,
+                                                   max_iter=300, n_threads=n),
+        "stm.nuclear_norm_gram": lambda n: stm.nuclear_norm_gram(stm.ToeplitzGram(W, Z, N, n_threads=n), Y, 0.05,
+                                                                 tol=1e-8, max_iter=300, n_threads=n),
     }
 
 

@@ -165,3 +165,45 @@ def nuclear_norm_fista(
 ) -> dict[str, Any]: ...
 def operator_norm_squared(A: Any, n_threads: int = 0) -> float: ...
 def singular_value_threshold(S: Array, tau: Array, svd: str = "gram", n_threads: int = 0) -> Tuple[Array, Array, Array]: ...
+# gram (register_gram.cpp): block-Toeplitz A^T A of scaled-orthogonal networks and the
+# Gram-form solvers; batches are (B, P) rows; dicts as the A-form solvers plus "settled".
+def orthogonal_scale(op: NetworkOperator) -> float: ...
+
+class ToeplitzGram:
+    def __init__(self, op: NetworkOperator, basis: Optional[Array] = None, n_threads: int = 0) -> None: ...
+    @property
+    def shape(self) -> tuple[int, int]: ...
+    @property
+    def scale(self) -> float: ...
+    def apply(self, X: Array, n_threads: int = 0) -> Array: ...
+    def to_dense(self) -> Array: ...
+
+def lasso_gram(
+    G: ToeplitzGram,
+    AtY: Array,
+    yy: Array,
+    lam: Array,
+    X0: Optional[Array] = None,
+    tol: float = 1e-6,
+    max_iter: int = 10000,
+    lipschitz: float = 0.0,
+    reference: Optional[Array] = None,
+    settle_tol: float = 0.0,
+    settle_every: int = 10,
+    n_threads: int = 0,
+) -> dict[str, Any]: ...
+def nuclear_norm_gram(
+    G: ToeplitzGram,
+    AtY: Array,
+    yy: Array,
+    lam: Array,
+    X0: Optional[Array] = None,
+    tol: float = 1e-6,
+    max_iter: int = 10000,
+    lipschitz: float = 0.0,
+    restart: bool = True,
+    reference: Optional[Array] = None,
+    settle_tol: float = 0.0,
+    settle_every: int = 10,
+    n_threads: int = 0,
+) -> dict[str, Any]: ...

@@ -74,6 +74,20 @@ class Recurrence {
   }
 
   const RowMatrix& dense_matrix() const { return dense_; }
+  // The diagonal block of the block-diagonal form that starts at even row i: 2x2, or 1x1 for
+  // the last row of an odd M.
+  RowMatrix diagonal_block(Index i) const {
+    const Index n = std::min<Index>(2, m_ - i);
+    if (is_dense_) return dense_.block(i, i, n, n);
+    RowMatrix b(n, n);
+    b(0, 0) = diag_[i];
+    if (n == 2) {
+      b(0, 1) = upper_[i];
+      b(1, 0) = lower_[i];
+      b(1, 1) = diag_[i + 1];
+    }
+    return b;
+  }
   RowMatrix to_dense() const {
     if (is_dense_) return dense_;
     RowMatrix W = RowMatrix::Zero(m_, m_);

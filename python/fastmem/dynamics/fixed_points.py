@@ -148,14 +148,16 @@ def _unpack_model(model_or_W: Any, W_in, b) -> Tuple[np.ndarray, Optional[np.nda
 
 def map_offset(N: int, W_in: Optional[np.ndarray], b: Optional[np.ndarray], input=None) -> np.ndarray:
     """The constant ``c = W_in u + b`` of ``F(S) = tanh(W S + c)`` (zeros where absent)."""
+    N = check_int(N, "N", minimum=1, maximum=1 << 24)
     c = np.zeros(N)
     if input is not None:
         if W_in is None:
             raise ValueError("input was given but the model has no W_in")
+        W_in = as_float_array(W_in, "W_in", ndim=2, shape=(N, None))
         u = as_float_array(input, "input", ndim=1, shape=(W_in.shape[1],))
         c = c + W_in @ u
     if b is not None:
-        c = c + b
+        c = c + as_float_array(b, "b", ndim=1, shape=(N,))
     return c
 
 

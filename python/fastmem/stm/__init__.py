@@ -20,6 +20,9 @@ Theory (bounds and classical memory capacity):
 Infinite-length inputs (Fig. 3):
     recall_curve, summarize_curve, optimal_recall_length, measured_optimum
 
+Gram form for orthogonal networks (A^T A block-Toeplitz, products independent of M):
+    ToeplitzGram, lasso_gram, nuclear_norm_gram (GramResult)
+
 Phase diagrams (Fig. 2):
     phase_diagram, phase_trial, PhaseDiagram
 """
@@ -43,9 +46,14 @@ from .theory import (
 )
 from .recall import measured_optimum, optimal_recall_length, recall_curve, summarize_curve
 from .phase import PhaseDiagram, phase_diagram, phase_trial
+from .gram import GramResult, ToeplitzGram, lasso_gram, nuclear_norm_gram
 
 __all__ = [
     "random_network",
+    "ToeplitzGram",
+    "GramResult",
+    "lasso_gram",
+    "nuclear_norm_gram",
     "propagate",
     "measurement_operator",
     "NetworkOperator",

@@ -32,7 +32,7 @@ from .network import NetworkOperator
 from .signals import BASES, dct_basis
 
 ORTHONORMAL_ATOL = 1e-8
-ALGORITHMS = ("auto", "fista", "working_set")
+ALGORITHMS = ("auto", "fista", "working_set", "gram")
 WORKING_SET_P0 = 100  # size of the first working set
 
 
@@ -86,6 +86,8 @@ def auto_lam(A, noise: float) -> float:
         G = np.random.default_rng(0).standard_normal((M, 16))
         fro2 = float(np.sum(A.rmatvec(G) ** 2) / 16)
     else:
+        A = as_float_array(A, "A", ndim=2, allow_empty=False)
+        check_norm(A, "A")
         M, P = A.shape
         fro2 = float(np.sum(A * A))
     return noise * np.sqrt(2.0 * np.log(max(P, 2))) * np.sqrt(fro2 / P)
@@ -143,6 +145,18 @@ def _synthesize(coef2: np.ndarray, kind: str, Psi, shape) -> Optional[np.ndarray
     return (Psi @ coef2).T.reshape(-1, N, L)
 
 
+def _lasso_gram(op: NetworkOperator, Yt: np.ndarray, lam: np.ndarray, X0t, psi, tol: float, max_iter: int,
+                threads: int) -> dict:
+    """The Gram-form solve of lasso(): right-hand sides (A Psi)^T y_b from the operator's adjoint."""
+    G = _core.ToeplitzGram(op._op, psi, threads)
+    B = Yt.shape[0]
+    AtY = op._op.adjoint(np.ascontiguousarray(Yt.T), threads)  # (P, B)
+    if psi is not None:  # coefficients along time: (A Psi)^T y = Psi^T (A^T y) per channel
+        AtY = np.einsum("nk,nlb->klb", psi, AtY.reshape(op.N, op.L, B)).reshape(-1, B)
+    yy = np.einsum("bm,bm->b", Yt, Yt)
+    return _core.lasso_gram(G, np.ascontiguousarray(AtY.T), yy, lam, X0t, tol, max_iter, 0.0, None, 0.0, 10, threads)
+
+
 def lasso(
     A,
     y,
@@ -179,7 +193,14 @@ def lasso(
       objective). Optimality is always checked on all columns. Columns of a batch
       are solved independently, in parallel.
 
-    ``"auto"`` picks ``"working_set"`` for a dense A and ``"fista"`` otherwise.
+    * ``"gram"`` (NetworkOperator whose W is a scaled orthogonal matrix, e.g. the
+      circle network): FISTA in Gram form on the block-Toeplitz ``A^T A``
+      (:class:`~fastmem.stm.ToeplitzGram`), whose products cost O(N L (N + L)) per
+      column whatever M; same iterates and stopping rule as ``"fista"``.
+
+    ``"auto"`` picks ``"working_set"`` for a dense A, ``"gram"`` for a NetworkOperator
+    with a scaled orthogonal W (and the identity or a temporal basis), and ``"fista"``
+    otherwise.
 
     Parameters
     ----------
@@ -209,7 +230,7 @@ def lasso(
     signal_shape : (N, L), optional
         Shape of one stream when A is dense (a NetworkOperator knows it); needed for
         ``basis="dct"`` and to return S.
-    algorithm : {"auto", "fista", "working_set"}
+    algorithm : {"auto", "fista", "working_set", "gram"}
         See above; ``max_iter`` counts FISTA steps (inner steps for working sets).
     n_threads : int, optional
 
@@ -250,8 +271,13 @@ def lasso(
     check_choice(algorithm, "algorithm", ALGORITHMS)
     if algorithm == "working_set" and is_op:
         raise ValueError("algorithm='working_set' needs a dense A; use 'fista' (or 'auto') with a NetworkOperator")
+    if algorithm == "gram" and not is_op:
+        raise ValueError("algorithm='gram' needs a NetworkOperator A (its W^T W = q^2 I gives a block-Toeplitz A^T A)")
+    orthogonal = is_op and _core.orthogonal_scale(A._op) > 0
+    if algorithm == "gram" and not orthogonal:
+        raise ValueError("algorithm='gram' needs a network whose W is a scaled orthogonal matrix (W^T W = q^2 I)")
     if algorithm == "auto":
-        algorithm = "fista" if is_op else "working_set"
+        algorithm = ("gram" if orthogonal else "fista") if is_op else "working_set"
     tol = check_float(tol, "tol", minimum=0.0)
     max_iter = check_int(max_iter, "max_iter", minimum=0)
     threads = check_threads(n_threads)
@@ -295,7 +321,11 @@ def lasso(
     A_solve = A if a == 1.0 else A / a
     L_basis = shape[1] if shape else 1
 
-    if is_op:
+    if algorithm == "gram" and kind == "dense":
+        algorithm = "fista"  # a basis that mixes channels breaks the time-convolution structure
+    if algorithm == "gram":
+        out = _lasso_gram(A, Yt, lam_solve, X0t, Psi if kind == "temporal" else None, tol, max_iter, threads)
+    elif is_op:
         out = _core.lasso_network(A._op, Yt, lam_solve, X0t, kind, Psi, L_basis, tol, max_iter, 0.0, threads)
     elif algorithm == "fista":
         APsi = _dense_times_basis(A_solve, kind, Psi, L_basis)

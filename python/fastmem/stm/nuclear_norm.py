@@ -93,6 +93,8 @@ def frobenius_norm_squared(A) -> float:
     if isinstance(A, NetworkOperator):
         G = np.random.default_rng(0).standard_normal((A.shape[0], 16))
         return float(np.sum(A.rmatvec(G) ** 2) / 16)
+    A = as_float_array(A, "A", ndim=2, allow_empty=False)
+    _check_scale(A, "A")
     return float(np.einsum("ij,ij->", A, A))
 
 
@@ -113,7 +115,9 @@ def auto_lam(A, noise: float, shape: Optional[Tuple[int, int]] = None) -> float:
         if not isinstance(A, NetworkOperator):
             raise ValueError("auto_lam needs shape=(N, L) for a dense A")
         shape = (A.N, A.L)
-    N, L = shape
+    if not isinstance(shape, (tuple, list)) or len(shape) != 2:
+        raise TypeError(f"shape must be a pair (N, L), got {shape!r}")
+    N, L = check_int(shape[0], "shape[0]", minimum=1), check_int(shape[1], "shape[1]", minimum=1)
     return noise * np.sqrt(frobenius_norm_squared(A) / (N * L)) * (np.sqrt(N) + np.sqrt(L))
 
 

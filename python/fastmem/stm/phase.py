@@ -30,22 +30,33 @@ signal's scale, and "the noise floor" is about ``lam_scale^2 * noise^2 * log(NL)
 
 Speed
 -----
-* Block-diagonal networks (``network="circle"``, the theory's model, exact for
-  recovery, see :mod:`fastmem.stm.network`): A is built in O(M N L) (no M x M work),
-  and kept dense for the solver's GEMMs while it fits in ``dense_limit`` numbers,
-  otherwise applied matrix-free by :class:`~fastmem.stm.NetworkOperator`.
-* Batched right-hand sides with one lam per column (see above).
-* Early stopping where the answer is decided: the figure shows rMSE on a log
-  colour scale, so a cell's value is decided once it is known to a few percent.
-  The solvers therefore stop at a loose relative tolerance instead of their 1e-6:
-  LASSO at duality gap <= 1e-3 x objective, the nuclear-norm solver at relative
-  step <= 1e-5 (its step rule needs the tighter value: at 1e-3 a cell's rMSE was
-  0.12 instead of 0.0012), both capped at ``max_iter = 1000`` iterations.
-  Measured on the 6 x 6 quick grid (L = 10, N = 50, 2 trials, sparse/low
-  coherence) against ``tol = 1e-7``: the largest change of a cell's mean rMSE is
-  0.006 (0.013 in log10), the median change 0, and the sweep is 5.2x faster.
-  ``python bench/bench_phase.py --check-early-stop`` repeats the comparison for
-  all four panels.
+* The circle network (the theory's model, exact for recovery, see
+  :mod:`fastmem.stm.network`) has an orthogonal W, so ``A^T A`` is block-Toeplitz in
+  time (:class:`~fastmem.stm.ToeplitzGram`): the solvers run in Gram form, a product
+  costs O(N L (N + L)) per signal whatever M (about 2 x 10^6 multiply-adds at the
+  paper's size, against 2 M N L for A and A^T), and the only O(M) work per (gamma,
+  trial) is building the Toeplitz blocks ``Z^T W^j Z`` and ``A^T y`` once. At the
+  paper's size this took one (gamma, trial) task from 25 s (dense A, working sets)
+  to about 1 s.
+* Batched right-hand sides with one lam per column: the rho cells of one (gamma,
+  trial) share the network and advance together as matrix products.
+* Locally, the tasks run one per core, each single-threaded (a thread pool; the
+  kernels release the GIL).
+* Early stopping where the answer is decided. The solvers stop at a loose tolerance
+  (LASSO: duality gap <= 1e-3 x objective; nuclear norm: relative step <= 1e-6, its
+  step rule needs the tighter value: at 1e-5 a trial's rMSE was off by up to 7%),
+  and, since the true signal is known, a trial also stops once its error
+  ``||S_hat - S||^2`` changes by at most ``settle`` = 1e-4 (relative) over 10
+  steps, at two checks in a row (the ``settled`` column). Measured at the paper's
+  size (L = 40, N = 100; gammas 0.2 and 0.6, rhos 0.1 to 0.9) against solving every
+  trial to optimality (gap 1e-8 / step 1e-9, no settling, 20000 steps) with
+  ``python bench/bench_phase.py --check-early-stop``: the largest change of a trial's
+  rMSE was 0.001 in log10 (0.3%) for the sparse panels and 0.002 (0.5%) for the
+  low-rank ones, for 16x (sparse) and 1.8x (low rank) fewer iterations. The
+  figure's colour scale spans three decades.
+* Other networks (``network="gaussian"``, or ``operator="dense"/"network"``) use the
+  A-form solvers: the dense A (built in O(M N L) for block-diagonal W) while it has
+  at most ``dense_limit`` entries, else the matrix-free network operator.
 * Cells of the low-rank diagram where ``rho M < L + N - 1`` cannot hold even a
   rank-1 stream: they are not run (blank in the figure).
 """
@@ -54,6 +65,7 @@ from __future__ import annotations
 
 import math
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, asdict
 from functools import partial
 from typing import Any, Dict, List, Optional, Sequence, Tuple
@@ -61,6 +73,8 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 import numpy as np
 import pandas as pd
 
+from .. import _core
+from .._config import get_num_threads
 from .._rng import RNGLike, seed_entropy, trial_generator
 from .._validation import as_float_array, check_choice, check_float, check_int, check_threads
 from ..sweep import run_sweep
@@ -68,10 +82,14 @@ from .network import NETWORK_KINDS, NetworkOperator, measurement_operator, rando
 
 MODELS = ("sparse", "lowrank")
 COHERENCES = ("low", "high")
-OPERATORS = ("auto", "dense", "network")
+OPERATORS = ("auto", "gram", "dense", "network")
 #: Default stopping tolerances: LASSO stops on the relative duality gap, the nuclear-norm
 #: solver on the relative step, which needs a tighter value for the same rMSE accuracy.
-DEFAULT_TOL = {"sparse": 1e-3, "lowrank": 1e-5}
+DEFAULT_TOL = {"sparse": 1e-3, "lowrank": 1e-6}
+
+#: Default settling test (see the module notes): a trial stops once its error against the
+#: true signal changes by at most this fraction over 10 steps, twice in a row.
+DEFAULT_SETTLE = 1e-4
 
 #: The default grid: 15 x 15 cells, gamma and rho in (0, 1], steps of 1/15.
 DEFAULT_GAMMAS = tuple(np.round(np.arange(1, 16) / 15, 6))
@@ -101,6 +119,7 @@ class PhaseConfig:
     max_iter: int
     operator: str
     dense_limit: int
+    settle: float = DEFAULT_SETTLE
 
     def meta(self) -> Dict[str, Any]:
         d = asdict(self)
@@ -227,9 +246,18 @@ def fit_theory_constant(summary: pd.DataFrame, model: str, N: int, L: int, thres
 # --------------------------------------------------------------------------- one task
 
 
+def _uses_gram(cfg: PhaseConfig) -> bool:
+    """The block-Toeplitz Gram path: W scaled orthogonal and block-diagonal (the circle network)."""
+    if cfg.operator == "gram":
+        return True
+    return cfg.operator == "auto" and cfg.network == "circle"
+
+
 def _operator(cfg: PhaseConfig, W: np.ndarray, Z: np.ndarray, n_threads: Optional[int]):
     M = W.shape[0]
     size = M * cfg.N * cfg.L
+    if _uses_gram(cfg):  # the circle network is block-diagonal by construction: skip the O(M^2) detection
+        return NetworkOperator(W, Z, cfg.N, structure="block_diagonal" if cfg.network == "circle" else "auto")
     dense = cfg.operator == "dense" or (cfg.operator == "auto" and size <= cfg.dense_limit)
     if dense:
         return measurement_operator(W, Z, cfg.N, n_threads=n_threads)
@@ -259,14 +287,29 @@ def task_network(cfg: PhaseConfig, g: int, t: int) -> Tuple[np.ndarray, np.ndarr
 
 def draw_measurement(cfg: PhaseConfig, A, g: int, r: int, t: int, size: int) -> Tuple[np.ndarray, np.ndarray, float]:
     """The stream S (N, L), the noisy read-out y (M,) and lam of cell (g, r), trial t (see the module notes)."""
-    gen = trial_generator(cfg.entropy, (1, g, r, t))
-    S = _draw_signal(cfg, size, gen)
-    clean = A @ S.reshape(-1)
+    S, Y, lam = draw_measurements(cfg, A, g, [(r, size)], t)
+    return S[0], Y[:, 0], float(lam[0])
+
+
+def draw_measurements(cfg: PhaseConfig, A, g: int, cells: Sequence[Tuple[int, int]], t: int):
+    """Streams (B, N, L), read-outs (M, B) and lams (B,) of the cells [(r, size), ...] of gamma g, trial t.
+
+    Each cell draws its stream and then its noise from its own generator, so a cell's
+    draws do not depend on the others; the clean read-outs are one batched product.
+    """
+    gens = [trial_generator(cfg.entropy, (1, g, r, t)) for r, _ in cells]
+    S = np.stack([_draw_signal(cfg, size, gen) for (_, size), gen in zip(cells, gens)])
+    B = len(cells)
+    clean = np.asarray(A @ np.ascontiguousarray(S.reshape(B, -1).T)).reshape(-1, B)
     M = clean.shape[0]
-    sigma = cfg.noise * float(np.linalg.norm(clean)) / math.sqrt(M)
-    y = clean + sigma * gen.standard_normal(M)
+    Y = np.empty((M, B))
+    lam = np.empty(B)
     scale = math.sqrt(2.0 * math.log(cfg.N * cfg.L)) if cfg.model == "sparse" else math.sqrt(cfg.N) + math.sqrt(cfg.L)
-    return S, y, cfg.lam_scale * sigma * scale
+    for j, gen in enumerate(gens):
+        sigma = cfg.noise * float(np.linalg.norm(clean[:, j])) / math.sqrt(M)
+        Y[:, j] = clean[:, j] + sigma * gen.standard_normal(M)
+        lam[j] = cfg.lam_scale * sigma * scale
+    return S, Y, lam
 
 
 def _solve(cfg: PhaseConfig, A, Y: np.ndarray, lam: np.ndarray, n_threads: Optional[int]):
@@ -288,6 +331,31 @@ def _solve(cfg: PhaseConfig, A, Y: np.ndarray, lam: np.ndarray, n_threads: Optio
     iters = np.broadcast_to(np.asarray(res.iterations), (B,)).astype(int)
     conv = np.broadcast_to(np.asarray(res.converged), (B,)).astype(bool)
     return S_hat, iters, conv
+
+
+def _solve_gram(cfg: PhaseConfig, op: NetworkOperator, Y: np.ndarray, lam: np.ndarray, S_true: np.ndarray,
+                n_threads: Optional[int]):
+    """Recover the batch in Gram form on the block-Toeplitz A^T A, settling against S_true.
+
+    Returns S_hat (B, N, L), iterations (B,), converged (B,), settled (B,).
+    """
+    from .gram import ToeplitzGram, lasso_gram, nuclear_norm_gram
+
+    B, N, L = S_true.shape
+    basis = "dct" if (cfg.model == "sparse" and cfg.coherence == "high") else "identity"
+    try:
+        G = ToeplitzGram.from_operator(op, basis=basis, n_threads=n_threads)
+    except ValueError as err:
+        raise ValueError(f"operator='gram' needs W^T W = q^2 I (a circle or orthogonal network): {err}") from None
+    reference = S_true  # (B, N, L); in the DCT basis the coefficients a = Psi^T s along time
+    if G.basis is not None:
+        reference = np.einsum("nk,bnl->bkl", G.basis, S_true)
+    solver = lasso_gram if cfg.model == "sparse" else nuclear_norm_gram
+    res = solver(G, Y, lam, reference=reference.reshape(B, N * L).T, tol=cfg.tol, max_iter=cfg.max_iter,
+                 settle_tol=cfg.settle, n_threads=n_threads)
+    coef = res.coef.T.reshape(B, N, L)
+    S_hat = np.einsum("nk,bkl->bnl", G.basis, coef) if G.basis is not None else coef
+    return S_hat, res.iterations, res.converged, res.settled
 
 
 def _as_streams(S: np.ndarray, B: int, N: int, L: int) -> np.ndarray:
@@ -324,13 +392,13 @@ def _phase_task(cfg: PhaseConfig, n_threads: Optional[int], task: Tuple[int, int
     M = W.shape[0]
     A = _operator(cfg, W, Z, n_threads)
     B = len(cells)
-    S_true = np.empty((B, cfg.N, cfg.L))
-    Y = np.empty((M, B))
-    lam = np.empty(B)
-    for j, (r, size, _) in enumerate(cells):
-        S_true[j], Y[:, j], lam[j] = draw_measurement(cfg, A, g, r, t, size)
+    S_true, Y, lam = draw_measurements(cfg, A, g, [(r, size) for r, size, _ in cells], t)
     start = time.perf_counter()
-    S_hat, iters, conv = _solve(cfg, A, Y, lam, n_threads)
+    if _uses_gram(cfg) and (cfg.operator == "gram" or _core.orthogonal_scale(A._op) > 0):
+        S_hat, iters, conv, settled = _solve_gram(cfg, A, Y, lam, S_true, n_threads)
+    else:
+        S_hat, iters, conv = _solve(cfg, A, Y, lam, n_threads)
+        settled = np.zeros(B, dtype=bool)
     elapsed = (time.perf_counter() - start) / B
     err = np.sum((S_true - S_hat) ** 2, axis=(1, 2)) / np.sum(S_true**2, axis=(1, 2))
     size_col = "K" if cfg.model == "sparse" else "R"
@@ -342,7 +410,7 @@ def _phase_task(cfg: PhaseConfig, n_threads: Optional[int], task: Tuple[int, int
             "gamma": float(gamma), "rho": float(cfg.rhos[r]), "rho_actual": float(rho_actual),
             "M": M, size_col: int(size), "seed": _trial_seed(cfg.entropy, (1, g, r, t)),
             "lam": float(lam[j]), "rmse": float(err[j]), "iterations": int(iters[j]),
-            "converged": bool(conv[j]), "time": float(elapsed),
+            "converged": bool(conv[j]), "settled": bool(settled[j]), "time": float(elapsed),
         })
     return rows
 
@@ -362,7 +430,7 @@ def _grid(values, name: str, default) -> Tuple[float, ...]:
 
 
 def _make_config(model, coherence, L, N, gammas, rhos, trials, noise, network, radius, rng, lam_scale, tol,
-                 max_iter, operator, dense_limit) -> PhaseConfig:
+                 max_iter, operator, dense_limit, settle=DEFAULT_SETTLE) -> PhaseConfig:
     check_choice(model, "model", MODELS)
     check_choice(coherence, "coherence", COHERENCES)
     L = check_int(L, "L", minimum=1, maximum=100_000)
@@ -385,11 +453,14 @@ def _make_config(model, coherence, L, N, gammas, rhos, trials, noise, network, r
         max_iter=check_int(max_iter, "max_iter", minimum=1),
         operator=check_choice(operator, "operator", OPERATORS),
         dense_limit=check_int(dense_limit, "dense_limit", minimum=0),
+        settle=check_float(settle, "settle", minimum=0.0, maximum=1.0),
     )
 
 
 def summarize(table: pd.DataFrame) -> pd.DataFrame:
     """Per-cell summary of a phase-diagram table: mean and median rMSE and more."""
+    if not isinstance(table, pd.DataFrame):
+        raise TypeError(f"table must be a phase-diagram DataFrame (PhaseDiagram.table), got {type(table).__name__}")
     size = "K" if "K" in table.columns else "R"
     if table.empty:
         return pd.DataFrame(columns=["gamma_index", "rho_index", "gamma", "rho", "M", size, "trials",
@@ -422,6 +493,7 @@ def phase_diagram(
     max_iter: int = 1000,
     operator: str = "auto",
     dense_limit: int = 20_000_000,
+    settle: float = DEFAULT_SETTLE,
 ) -> PhaseDiagram:
     """Recovery error over compression gamma and complexity rho (the paper's Fig. 2).
 
@@ -458,24 +530,33 @@ def phase_diagram(
         A ``.csv`` file that collects trials as they finish; calling again with the
         same store and settings resumes (see :func:`fastmem.sweep.run_sweep`).
     executor : None, concurrent.futures.Executor-like or dask.distributed.Client
-        Where (gamma, trial) tasks run; None: in this process on all cores.
+        Where (gamma, trial) tasks run; None: in this process on all cores, one
+        single-threaded task per core (a thread pool; the kernels release the GIL).
     progress : bool
         tqdm progress bar.
     n_threads : int, optional
-        Threads for each task's kernels. Default: the process-wide setting when
-        running locally, 1 when tasks run on an executor (whose workers are the
-        parallelism).
+        Threads for each task's kernels; given, tasks run one at a time with that many
+        threads when ``executor`` is None. Default: 1 per task (the tasks are the
+        parallelism, locally and on an executor).
     lam_scale : float
         Multiplies the noise-based lam (see the module notes).
     tol : float, optional
         The solver's relative stopping tolerance: by default 1e-3 for LASSO (on the
-        duality gap) and 1e-5 for the nuclear norm (on the step); see the module notes.
+        duality gap) and 1e-6 for the nuclear norm (on the step); see the module notes.
     max_iter : int
         The solver's iteration cap.
-    operator : {"auto", "dense", "network"}
-        Solve with the dense A (built in O(M N L) for block-diagonal W) or with the
-        matrix-free :class:`~fastmem.stm.NetworkOperator`; "auto" uses the dense A
-        while it has at most ``dense_limit`` entries.
+    operator : {"auto", "gram", "dense", "network"}
+        "gram": solve in Gram form on the block-Toeplitz ``A^T A`` of a scaled
+        orthogonal W (:class:`~fastmem.stm.ToeplitzGram`; cost per step independent of
+        M), with the settling test below. "dense": the dense A (built in O(M N L) for
+        block-diagonal W); "network": the matrix-free
+        :class:`~fastmem.stm.NetworkOperator`. "auto" uses "gram" for the circle
+        network, otherwise the dense A while it has at most ``dense_limit`` entries.
+    settle : float
+        Gram path only: a trial also stops once its error against the true signal
+        changes by at most this fraction over 10 solver steps, at two checks in a
+        row (the answer the figure shows is then decided; see the module notes).
+        0 turns the test off.
 
     Returns
     -------
@@ -485,15 +566,27 @@ def phase_diagram(
     if tol is None:
         tol = DEFAULT_TOL.get(model, 1e-3)
     cfg = _make_config(model, coherence, L, N, gammas, rhos, trials, noise, network, radius, rng, lam_scale,
-                       tol, max_iter, operator, dense_limit)
+                       tol, max_iter, operator, dense_limit, settle)
+    tasks = [(g, t) for g in range(len(cfg.gammas)) for t in range(cfg.trials)]
+    local_pool = None
     if n_threads is not None:
         check_threads(n_threads)
     elif executor is not None:
         n_threads = 1
-    tasks = [(g, t) for g in range(len(cfg.gammas)) for t in range(cfg.trials)]
+    elif min(get_num_threads(), len(tasks)) > 1:
+        # Locally, one task per core (each single-threaded, the GIL released in the kernels)
+        # beats one task at a time on all cores: a task's products are too small to keep two
+        # threads busy between barriers.
+        local_pool = ThreadPoolExecutor(min(get_num_threads(), len(tasks)), thread_name_prefix="fastmem-phase")
+        n_threads = 1
     worker = partial(_phase_task, cfg, n_threads)
-    table = run_sweep(worker, tasks, key=("gamma_index", "trial"), store=store, meta=cfg.meta(),
-                      executor=executor, progress=progress, desc=f"phase {cfg.model}/{cfg.coherence}")
+    try:
+        table = run_sweep(worker, tasks, key=("gamma_index", "trial"), store=store, meta=cfg.meta(),
+                          executor=local_pool if local_pool is not None else executor, progress=progress,
+                          desc=f"phase {cfg.model}/{cfg.coherence}")
+    finally:
+        if local_pool is not None:
+            local_pool.shutdown(wait=True, cancel_futures=True)
     if not table.empty:
         table = table.sort_values(["gamma_index", "rho_index", "trial"], kind="stable").reset_index(drop=True)
     return PhaseDiagram(table=table, summary=summarize(table), config=cfg)

@@ -209,6 +209,7 @@ def _solve(model, A, y, N, L, n_eff, s):
 def default_lengths(q: float, count: int = 16) -> np.ndarray:
     """Recall lengths 1 .. ~4/(1-q), geometrically spaced (distinct integers)."""
     q = _check_q(q)
+    count = check_int(count, "count", minimum=1, maximum=1_000_000)
     top = max(4, int(math.ceil(4.0 / (1.0 - q))))
     return np.unique(np.round(np.geomspace(1, top, count)).astype(np.int64))
 

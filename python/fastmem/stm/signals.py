@@ -102,7 +102,11 @@ def synthesize(a: np.ndarray, N: int, L: int, basis: BasisLike = "identity") -> 
 
     Uses the per-channel transform for named bases (no N*L x N*L matrix).
     """
-    a = np.asarray(a, dtype=np.float64)
+    N = check_int(N, "N", minimum=1)
+    L = check_int(L, "L", minimum=1)
+    a = as_float_array(a, "a", ndim=(1, 2))
+    if a.shape[0] != N * L:
+        raise ValueError(f"a must have N*L = {N * L} rows, got shape {a.shape}")
     batched = a.ndim == 2
     A = a.T.reshape(-1, N, L) if batched else a.reshape(1, N, L)
     if isinstance(basis, str):

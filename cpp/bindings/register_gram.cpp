@@ -1,0 +1,195 @@
+// Bindings for the block-Toeplitz Gram operator of scaled-orthogonal networks
+// (fastmem/toeplitz_gram.hpp) and the Gram-form LASSO / nuclear-norm solvers on it
+// (fastmem/gram_solvers.hpp). Batches travel as (B, P) C-ordered arrays = P x B columns.
+#include <optional>
+#include "arrays.hpp"
+#include "fastmem/gram_solvers.hpp"
+#include "fastmem/operators.hpp"
+#include "fastmem/toeplitz_gram.hpp"
+#include "registry.hpp"
+
+namespace py = pybind11;
+using namespace fastmem;
+using namespace fastmem::bindings;
+
+namespace {
+
+// (B, P) array -> P x B matrix (a copy), checked.
+Matrix batch_columns(const CArray& a, const char* name, Index B, Index P) {
+  require_ndim(a, 2, name);
+  require(a.shape(0) == B && a.shape(1) == P, std::string(name) + " must have shape (" + std::to_string(B) + ", " +
+                                                  std::to_string(P) + "), got (" + std::to_string(a.shape(0)) + ", " +
+                                                  std::to_string(a.shape(1)) + ")");
+  require_finite_array(a, name);
+  return Eigen::Map<const Matrix>(a.data(), P, B);
+}
+
+py::array_t<double> batch_array(const Matrix& X) {
+  py::array_t<double> out({X.cols(), X.rows()});
+  Eigen::Map<Matrix>(out.mutable_data(), X.rows(), X.cols()) = X;
+  return out;
+}
+
+template <class V>
+py::array_t<double> values(const V& v) {
+  py::array_t<double> out(v.size());
+  for (Index i = 0; i < Index(v.size()); ++i) out.mutable_data()[i] = double(v[i]);
+  return out;
+}
+
+struct GramInputs {
+  Matrix Q, X0, reference;
+  Vector yy, lam;
+  SettleRule settle;
+};
+
+GramInputs gram_inputs(const ToeplitzGram& G, const CArray& AtY, const CArray& yy, const CArray& lam,
+                       const std::optional<CArray>& X0, double tol, Index max_iter, double lipschitz,
+                       const std::optional<CArray>& reference, double settle_tol, Index settle_every) {
+  require_ndim(AtY, 2, "AtY");
+  const Index B = AtY.shape(0), P = G.rows();
+  GramInputs in;
+  in.Q = batch_columns(AtY, "AtY", B, P);
+  in.yy = as_vector(yy, "yy");
+  in.lam = as_vector(lam, "lam");
+  require(in.yy.size() == B, "yy must have one value per row of AtY");
+  require(in.lam.size() == B, "lam must have one value per row of AtY");
+  require((in.lam.array() >= 0.0).all(), "lam must be >= 0");
+  require((in.yy.array() >= 0.0).all(), "yy must be >= 0");
+  if (X0) in.X0 = batch_columns(*X0, "X0", B, P);
+  require(std::isfinite(tol) && tol >= 0.0, "tol must be finite and >= 0");
+  require(max_iter >= 0, "max_iter must be >= 0");
+  require(std::isfinite(lipschitz) && lipschitz >= 0.0, "lipschitz must be finite and >= 0 (0 = estimate it)");
+  require(std::isfinite(settle_tol) && settle_tol >= 0.0, "settle_tol must be finite and >= 0");
+  require(settle_every >= 1, "settle_every must be >= 1");
+  if (reference) {
+    in.reference = batch_columns(*reference, "reference", B, P);
+    in.settle.reference = &in.reference;
+  }
+  in.settle.tol = settle_tol;
+  in.settle.every = settle_every;
+  return in;
+}
+
+py::array_t<bool> flags(const std::vector<char>& v) {
+  py::array_t<bool> out(Index(v.size()));
+  for (size_t b = 0; b < v.size(); ++b) out.mutable_at(b) = v[b] != 0;
+  return out;
+}
+
+py::dict lasso_gram_py(const ToeplitzGram& G, const CArray& AtY, const CArray& yy, const CArray& lam,
+                       std::optional<CArray> X0, double tol, Index max_iter, double lipschitz,
+                       std::optional<CArray> reference, double settle_tol, Index settle_every, int n_threads) {
+  GramInputs in = gram_inputs(G, AtY, yy, lam, X0, tol, max_iter, lipschitz, reference, settle_tol, settle_every);
+  if (reference) in.settle.reference = &in.reference;
+  std::vector<char> settled;
+  LassoOptions opt;
+  opt.tol = tol;
+  opt.max_iter = max_iter;
+  opt.lipschitz = lipschitz;
+  opt.threads = checked_threads(n_threads);
+  LassoOutput res;
+  {
+    py::gil_scoped_release release;
+    res = lasso_gram(G, in.Q, in.yy, in.lam, in.X0, opt, in.settle, &settled);
+  }
+  py::dict d;
+  d["coef"] = batch_array(res.coef);
+  d["objective"] = values(res.objective);
+  d["gap"] = values(res.gap);
+  d["iterations"] = values(res.iterations);
+  d["converged"] = flags(res.converged);
+  d["settled"] = flags(settled);
+  d["lipschitz"] = res.lipschitz;
+  return d;
+}
+
+py::dict nuclear_norm_gram_py(const ToeplitzGram& G, const CArray& AtY, const CArray& yy, const CArray& lam,
+                              std::optional<CArray> X0, double tol, Index max_iter, double lipschitz, bool restart,
+                              std::optional<CArray> reference, double settle_tol, Index settle_every, int n_threads) {
+  GramInputs in = gram_inputs(G, AtY, yy, lam, X0, tol, max_iter, lipschitz, reference, settle_tol, settle_every);
+  if (reference) in.settle.reference = &in.reference;
+  std::vector<char> settled;
+  NuclearNormOptions opt;
+  opt.tol = tol;
+  opt.max_iter = max_iter;
+  opt.lipschitz = lipschitz;
+  opt.restart = restart;
+  opt.threads = checked_threads(n_threads);
+  NuclearNormResult r;
+  {
+    py::gil_scoped_release release;
+    r = nuclear_norm_gram(G, in.Q, in.yy, in.lam, G.steps(), G.inputs(), in.X0, opt, in.settle, &settled);
+  }
+  py::dict d;
+  d["coef"] = batch_array(r.X);
+  d["objective"] = values(r.objective);
+  d["residual_norm"] = values(r.residual_norm);
+  d["nuclear_norm"] = values(r.nuclear_norm);
+  d["rank"] = values(r.rank);
+  d["iterations"] = values(r.iterations);
+  d["converged"] = values(r.converged);
+  d["settled"] = flags(settled);
+  d["lipschitz"] = r.lipschitz;
+  return d;
+}
+
+}  // namespace
+
+FASTMEM_REGISTER(gram) {
+  m.def(
+      "orthogonal_scale",
+      [](const NetworkOperator& op) {
+        py::gil_scoped_release release;
+        return orthogonal_scale(op.recurrence());
+      },
+      py::arg("op"), "q when the operator's W satisfies W^T W = q^2 I (to 1e-10), else 0.");
+
+  py::class_<ToeplitzGram>(m, "ToeplitzGram",
+                           "G = A^T A of a network whose W is a scaled orthogonal matrix, applied as a block-Toeplitz "
+                           "convolution in time (O(N L (N + L)) per column, independent of M).")
+      .def(py::init([](const NetworkOperator& op, std::optional<CArray> basis, int n_threads) {
+             const double q = orthogonal_scale(op.recurrence());
+             require(q > 0.0, "W is not a scaled orthogonal matrix (W^T W = q^2 I): its Gram matrix is not block-Toeplitz");
+             Matrix psi;
+             if (basis) {
+               auto b = as_matrix(*basis, "basis");
+               require(b.rows() == op.steps() && b.cols() == op.steps(), "basis must be (N, N)");
+               psi = b;
+             }
+             const int threads = checked_threads(n_threads);
+             py::gil_scoped_release release;
+             return ToeplitzGram(op.recurrence(), op.input_matrix(), op.steps(), q, psi, threads);
+           }),
+           py::arg("op"), py::arg("basis") = py::none(), py::arg("n_threads") = 0)
+      .def_property_readonly("shape", [](const ToeplitzGram& G) { return py::make_tuple(G.rows(), G.cols()); })
+      .def_property_readonly("scale", &ToeplitzGram::scale)
+      .def(
+          "apply",
+          [](const ToeplitzGram& G, const CArray& X, int n_threads) {
+            require_ndim(X, 2, "X");
+            const Matrix x = batch_columns(X, "X", X.shape(0), G.cols());
+            Matrix out(G.rows(), x.cols());
+            {
+              py::gil_scoped_release release;
+              G.apply(x, out, checked_threads(n_threads));
+            }
+            return batch_array(out);
+          },
+          py::arg("X"), py::arg("n_threads") = 0, "G @ x for each row x of X (B, P); returns (B, P).")
+      .def("to_dense", [](const ToeplitzGram& G) {
+        require_allocation(double(G.rows()) * double(G.cols()), "to_dense: G (N*L x N*L)");
+        return batch_array(G.to_dense());
+      });
+
+  m.def("lasso_gram", &lasso_gram_py, py::arg("G"), py::arg("AtY"), py::arg("yy"), py::arg("lam"),
+        py::arg("X0") = py::none(), py::arg("tol") = 1e-6, py::arg("max_iter") = 10000, py::arg("lipschitz") = 0.0,
+        py::arg("reference") = py::none(), py::arg("settle_tol") = 0.0, py::arg("settle_every") = 10,
+        py::arg("n_threads") = 0,
+        "FISTA LASSO in Gram form: minimise 0.5 yy_b - x.AtY_b + 0.5 x.G x + lam_b |x|_1 per row b of AtY (B, P).");
+  m.def("nuclear_norm_gram", &nuclear_norm_gram_py, py::arg("G"), py::arg("AtY"), py::arg("yy"), py::arg("lam"),
+        py::arg("X0") = py::none(), py::arg("tol") = 1e-6, py::arg("max_iter") = 10000, py::arg("lipschitz") = 0.0,
+        py::arg("restart") = true, py::arg("reference") = py::none(), py::arg("settle_tol") = 0.0,
+        py::arg("settle_every") = 10, py::arg("n_threads") = 0,
+        "FISTA + SVT in Gram form: minimise 0.5 yy_b - x.AtY_b + 0.5 x.G x + lam_b ||S||_* (x = vec S, S (N, L)).");
+}

@@ -1,0 +1,213 @@
+// The Gram matrix G = A^T A of the network's measurement operator when W is a scaled
+// orthogonal matrix (W^T W = q^2 I: the "circle" and "orthogonal" networks of any radius q),
+// applied to a batch in O(N^2 L B + N L^2 B) operations, whatever the number of nodes M.
+//
+// Block (k, k') of G (L x L, one per pair of time steps) is
+//     G_kk' = Z^T (W^T)^(N-1-k) W^(N-1-k') Z = q^(N-1-k) T_(k-k') q^(N-1-k'),
+//     T_j = Z^T U^j Z  (U = W / q orthogonal),   T_(-j) = T_j^T,
+// so G = D T D with D = diag(q^(N-1-k)) (x) I_L and T block-Toeplitz: G x is a time
+// convolution. It is computed by embedding T in a block-circulant of period 2N, whose DFT
+// is block-diagonal:
+//     (T x)_k = [ IDFT_2N ( That_f  xhat_f ) ]_k,   That_f = sum_j c_j e^(-i 2 pi f j / 2N),
+// with c_j = T_j (0 <= j < N), c_N = 0, c_(2N-j) = T_j^T. x is real, so only f = 0..N are
+// needed; That_f is Hermitian. The DFTs over the N time steps are GEMMs with precomputed
+// cos/sin matrices (N is ~100, where a GEMM beats an FFT), D and an optional orthonormal
+// temporal basis Psi (the DCT of the sparse model) are folded into them:
+//     forward  F = Psi^T D C (N x 2(N+1)),   inverse  I = C' D Psi ((2(N+1)) x N).
+// Building it costs N products U P (O(M L) each for block-diagonal W) and N GEMMs Z^T P_j
+// (2 M L^2 each): the only O(M) work.
+//
+// Layout: a batch X is P x B (P = N L), column b is vec(S_b) of the row-major (N, L) stream,
+// i.e. an L x N column-major block per b (row l, column k).
+#pragma once
+#include <cmath>
+#include <vector>
+#include "fastmem/checks.hpp"
+#include "fastmem/recurrence.hpp"
+#include "fastmem/threads.hpp"
+#include "fastmem/types.hpp"
+
+namespace fastmem {
+
+// q if W^T W = q^2 I to relative accuracy tol (checked in O(M) for block-diagonal W and
+// O(M^3) for dense W), else 0. Checked on W / q, so tiny or huge q do not under/overflow.
+inline double orthogonal_scale(const Recurrence& W, double tol = 1e-10) {
+  const Index M = W.size();
+  if (M == 0) return 0.0;
+  auto unit_columns = [tol](const Matrix& U) {
+    const Matrix UtU = U.transpose() * U;
+    return (UtU - Matrix::Identity(U.cols(), U.cols())).lpNorm<Eigen::Infinity>() <= tol;
+  };
+  if (W.is_dense()) {
+    const RowMatrix& d = W.dense_matrix();
+    const double q = d.col(0).stableNorm();
+    if (!(q > 0.0) || !std::isfinite(q)) return 0.0;
+    return unit_columns(Matrix(d / q)) ? q : 0.0;
+  }
+  const double q = W.diagonal_block(0).col(0).stableNorm();
+  if (!(q > 0.0) || !std::isfinite(q)) return 0.0;
+  for (Index i = 0; i < M; i += 2)
+    if (!unit_columns(Matrix(W.diagonal_block(i) / q))) return 0.0;
+  return q;
+}
+
+class ToeplitzGram {
+ public:
+  // W must satisfy W^T W = q^2 I (see orthogonal_scale). Psi: empty, or an N x N orthonormal
+  // temporal basis (the unknowns are then the coefficients a with S = Psi a).
+  ToeplitzGram(const Recurrence& W, const ConstRowMatrixRef& Z, Index N, double q, const Matrix& Psi, int threads)
+      : N_(N), L_(Z.cols()), q_(q) {
+    require(N >= 1, "N must be >= 1");
+    require(Z.rows() == W.size(), "Z must have as many rows as W");
+    require(q > 0.0 && std::isfinite(q), "q must be > 0");
+    require(Psi.size() == 0 || (Psi.rows() == N && Psi.cols() == N), "Psi must be N x N");
+    const std::vector<Matrix> T = toeplitz_blocks(W, Z, N, q, threads);
+    build_response(T);
+    build_transforms(q, Psi);
+    bool finite = forward_.allFinite() && inverse_.allFinite();
+    for (const Matrix& H : response_) finite = finite && H.allFinite();
+    require(finite, "W or Z is too large: the Gram matrix A^T A (with W^(N-1) = q^(N-1) U^(N-1)) overflows; rescale W or Z");
+  }
+
+  Index rows() const { return N_ * L_; }
+  Index cols() const { return N_ * L_; }
+  Index steps() const { return N_; }
+  Index inputs() const { return L_; }
+  double scale() const { return q_; }
+
+  // out (P x B) = G X. The batch is first laid out time-last, (L B) x N (row l + L b), so the
+  // forward and inverse DFTs are each one GEMM over the whole batch; in between, one
+  // (2L x 2L) x (2L x B) product per frequency. Row blocks and frequencies are the parallel
+  // loops (fixed partitions: the result does not depend on the thread count).
+  void apply(const ConstMatrixRef& X, MatrixRef out, int threads) const {
+    const Index N = N_, L = L_, B = X.cols(), F = N + 1, LB = L * B;
+    require(X.rows() == rows() && out.rows() == rows() && out.cols() == B, "ToeplitzGram::apply: shape mismatch");
+    const int nthreads = resolve_threads(threads);
+    Matrix xt(LB, N), spectrum(LB, 2 * F), product(LB, 2 * F), yt(LB, N);
+    for (Index b = 0; b < B; ++b) xt.middleRows(b * L, L) = Eigen::Map<const Matrix>(X.col(b).data(), L, N);
+    const RowPartition parts(LB);
+#pragma omp parallel num_threads(nthreads) if (nthreads > 1)
+    {
+#pragma omp for schedule(static)
+      for (Index blk = 0; blk < parts.count(); ++blk)
+        spectrum.middleRows(parts.start(blk), parts.length(blk)).noalias() =
+            xt.middleRows(parts.start(blk), parts.length(blk)) * forward_;
+#pragma omp for schedule(static)
+      for (Index f = 0; f < F; ++f) {
+        // column f of spectrum is Re xhat (L x B), column F + f is Im xhat
+        Eigen::Map<const Matrix> re(spectrum.col(f).data(), L, B), im(spectrum.col(F + f).data(), L, B);
+        Eigen::Map<Matrix> ore(product.col(f).data(), L, B), oim(product.col(F + f).data(), L, B);
+        const Matrix& H = response_[size_t(f)];
+        ore.noalias() = H.topLeftCorner(L, L) * re;
+        ore.noalias() += H.topRightCorner(L, L) * im;
+        oim.noalias() = H.bottomLeftCorner(L, L) * re;
+        oim.noalias() += H.bottomRightCorner(L, L) * im;
+      }
+#pragma omp for schedule(static)
+      for (Index blk = 0; blk < parts.count(); ++blk)
+        yt.middleRows(parts.start(blk), parts.length(blk)).noalias() =
+            product.middleRows(parts.start(blk), parts.length(blk)) * inverse_;
+    }
+    for (Index b = 0; b < B; ++b) Eigen::Map<Matrix>(out.col(b).data(), L, N) = yt.middleRows(b * L, L);
+  }
+
+  // Dense G (P x P), for tests and small problems.
+  Matrix to_dense() const {
+    const Index P = rows();
+    Matrix G(P, P);
+    apply(Matrix::Identity(P, P), G, 1);
+    return G;
+  }
+
+ private:
+  // T_j = Z^T U^j Z for j = 0..N-1. Block-diagonal W: a fixed number of row chunks (even-
+  // aligned) each run all N steps alone and keep their partial T_j; the partials are summed in
+  // chunk order, so the result does not depend on the thread count.
+  static std::vector<Matrix> toeplitz_blocks(const Recurrence& W, const ConstRowMatrixRef& Z, Index N, double q,
+                                             int threads) {
+    const Index M = W.size(), L = Z.cols();
+    const int nthreads = resolve_threads(threads);
+    std::vector<Matrix> T(size_t(N), Matrix::Zero(L, L));
+    if (W.rows_decouple()) {
+      const Index chunks = std::min<Index>(8, std::max<Index>(1, M / 64));
+      const Index per = ((M + chunks - 1) / chunks + 1) / 2 * 2;
+      std::vector<std::vector<Matrix>> partial(static_cast<size_t>(chunks), std::vector<Matrix>(static_cast<size_t>(N)));
+#pragma omp parallel for schedule(static) num_threads(nthreads) if (nthreads > 1 && chunks > 1)
+      for (Index c = 0; c < chunks; ++c) {
+        const Index r0 = std::min(M, c * per), rn = std::min(M, r0 + per) - r0;
+        Matrix P = Matrix::Zero(M, L), Pn = Matrix::Zero(M, L);
+        P.middleRows(r0, rn) = Z.middleRows(r0, rn);
+        for (Index j = 0; j < N; ++j) {
+          partial[size_t(c)][size_t(j)].noalias() = Z.middleRows(r0, rn).transpose() * P.middleRows(r0, rn);
+          if (j + 1 < N && rn > 0) {
+            W.multiply_rows(P, Pn, r0, rn);
+            P.middleRows(r0, rn) = Pn.middleRows(r0, rn) / q;
+          }
+        }
+      }
+      for (Index j = 0; j < N; ++j)
+        for (Index c = 0; c < chunks; ++c) T[size_t(j)] += partial[size_t(c)][size_t(j)];
+      return T;
+    }
+    const RowPartition parts(M);
+    Matrix P = Z, Pn(M, L);
+    for (Index j = 0; j < N; ++j) {
+      T[size_t(j)].noalias() = Z.transpose() * P;
+      if (j + 1 == N) break;
+#pragma omp parallel for schedule(static) num_threads(nthreads) if (nthreads > 1 && M * M * L >= 65536)
+      for (Index blk = 0; blk < parts.count(); ++blk) W.multiply_rows(P, Pn, parts.start(blk), parts.length(blk));
+      P = Pn / q;
+    }
+    return T;
+  }
+
+  // response_[f] = [[Re That_f, -Im That_f], [Im That_f, Re That_f]] (2L x 2L).
+  void build_response(const std::vector<Matrix>& T) {
+    const Index N = N_, L = L_;
+    const double pi = std::acos(-1.0);
+    response_.assign(size_t(N + 1), Matrix());
+    for (Index f = 0; f <= N; ++f) {
+      Matrix re = T[0], im = Matrix::Zero(L, L);
+      for (Index j = 1; j < N; ++j) {
+        const double w = 2.0 * pi * double(f * j % (2 * N)) / double(2 * N);
+        re += std::cos(w) * (T[size_t(j)] + T[size_t(j)].transpose());
+        im -= std::sin(w) * (T[size_t(j)] - T[size_t(j)].transpose());
+      }
+      Matrix H(2 * L, 2 * L);
+      H << re, -im, im, re;
+      response_[size_t(f)] = std::move(H);
+    }
+  }
+
+  void build_transforms(double q, const Matrix& Psi) {
+    const Index N = N_, F = N + 1;
+    const double pi = std::acos(-1.0);
+    Matrix C(N, 2 * F), Ci(2 * F, N);
+    for (Index k = 0; k < N; ++k) {
+      const double d = std::pow(q, double(N - 1 - k));
+      for (Index f = 0; f < F; ++f) {
+        const double w = 2.0 * pi * double(f * k % (2 * N)) / double(2 * N);
+        const double weight = (f == 0 || f == N) ? 1.0 : 2.0;
+        C(k, f) = d * std::cos(w);
+        C(k, F + f) = -d * std::sin(w);
+        Ci(f, k) = weight * d * std::cos(w) / double(2 * N);
+        Ci(F + f, k) = -weight * d * std::sin(w) / double(2 * N);
+      }
+    }
+    if (Psi.size()) {
+      // rows of X_b are l, columns the coefficient index: time samples are X_b Psi^T
+      forward_ = Psi.transpose() * C;
+      inverse_ = Ci * Psi;
+    } else {
+      forward_ = std::move(C);
+      inverse_ = std::move(Ci);
+    }
+  }
+
+  Index N_, L_;
+  double q_;
+  std::vector<Matrix> response_;
+  Matrix forward_, inverse_;
+};
+
+}  // namespace fastmem
