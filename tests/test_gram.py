@@ -147,3 +147,19 @@ def test_lasso_on_an_orthogonal_network_uses_the_gram_form(basis):
         stm.lasso(stm.NetworkOperator(Wg, Zg, N), Y[:40], 0.01, algorithm="gram")
     with pytest.raises(ValueError, match="NetworkOperator"):
         stm.lasso(A, Y, 0.01, algorithm="gram")
+
+
+def test_nuclear_norm_on_an_orthogonal_network_uses_the_gram_form():
+    M, L, N = 150, 5, 12
+    W, Z = stm.random_network(M, L, rng=7)
+    op = stm.NetworkOperator(W, Z, N)
+    S = np.stack([stm.lowrank_signal(N, L, 1, rng=10 + b).S for b in range(2)])
+    Y = op.todense() @ S.reshape(2, -1).T
+    on_op = stm.nuclear_norm(op, Y, shape=None, lam=1e-3, tol=1e-9, max_iter=20000)
+    dense = stm.nuclear_norm(op.todense(), Y, shape=(N, L), lam=1e-3, tol=1e-9, max_iter=20000)
+    np.testing.assert_allclose(on_op.objective, dense.objective, rtol=1e-6)
+    np.testing.assert_allclose(on_op.S_hat, dense.S_hat, atol=1e-5 * np.abs(dense.S_hat).max())
+    assert on_op.S_hat.shape == (2, N, L)
+    eps = 0.5 * np.linalg.norm(Y, axis=0)
+    con = stm.nuclear_norm_constrained(op, Y, shape=None, eps=eps)
+    assert np.all(con.residual_norm <= eps * 1.02)

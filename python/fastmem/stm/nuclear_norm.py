@@ -195,6 +195,16 @@ def _check_warm_start(warm_start, B: int, N: int, L: int, batched: bool) -> Opti
 
 
 def _solve(op, Y, lam_vec, N, L, X0, tol, max_iter, lipschitz, svd, restart, threads) -> dict:
+    if isinstance(op, _core.NetworkOperator) and svd == "gram" and _core.orthogonal_scale(op) > 0:
+        # W^T W = q^2 I: the same FISTA in Gram form on the block-Toeplitz A^T A (stm/gram.py),
+        # whose products cost O(N L (N + L)) per column instead of O(M N L)
+        G = _core.ToeplitzGram(op, None, threads)
+        Yc = np.ascontiguousarray(Y)
+        out = _core.nuclear_norm_gram(G, np.ascontiguousarray(op.adjoint(Yc, threads).T), np.einsum("mb,mb->b", Yc, Yc),
+                                      np.ascontiguousarray(lam_vec, dtype=float), X0, tol, max_iter, lipschitz, restart,
+                                      None, 0.0, 10, threads)
+        out["S"] = out.pop("coef").reshape(-1, N, L)
+        return out
     return _core.nuclear_norm_fista(op, Y, lam_vec, N, L, X0, tol, max_iter, lipschitz, svd, restart, threads)
 
 
