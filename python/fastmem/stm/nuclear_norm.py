@@ -304,14 +304,15 @@ def nuclear_norm(
     a = 1.0 if isinstance(A, NetworkOperator) else float(safe_scale(np.max(np.abs(op))))
     c = column_scales(Y)
     if a != 1.0 or np.any(c != 1.0):
-        op_s = op if a == 1.0 else op / a
+        with np.errstate(over="ignore"):
+            op_s = op if a == 1.0 else op / a
         X0_s = None if X0 is None else np.ascontiguousarray(X0 * (a / c)[:, None])
-        out = _solve(op_s, np.ascontiguousarray(Y / c), lam_vec / (a * c), N, L, X0_s, tol, max_iter, lip / a**2,
+        out = _solve(op_s, np.ascontiguousarray(Y / c), lam_vec / (a * c), N, L, X0_s, tol, max_iter, lip / a / a,
                      svd, bool(restart), threads)
         with np.errstate(over="ignore", under="ignore", invalid="ignore"):
             out = dict(out, S=out["S"] * (c / a)[:, None, None], objective=out["objective"] * c**2,
                        residual_norm=out["residual_norm"] * c, nuclear_norm=out["nuclear_norm"] * (c / a),
-                       lipschitz=out["lipschitz"] * a**2)
+                       lipschitz=out["lipschitz"] * a * a)
         if not all(np.isfinite(out[k]).all() for k in ("S", "objective", "nuclear_norm", "lipschitz")):
             raise ValueError("the nuclear-norm solution overflows float64: A is too small (or y too large) for it; "
                              "rescale A or y (S scales with y / A)")
