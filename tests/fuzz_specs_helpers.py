@@ -35,5 +35,5 @@ register("fastmem.stm.phase.summarize", lambda: dict(table=_phase_result().table
 
 _PHASE_STEP = ("a step of phase_diagram on its own validated PhaseConfig (not exported by fastmem.stm; "
                "phase_trial is the public way to recompute a trial)")
-for _name in ("cell_size", "draw_measurement", "task_network", "PhaseConfig.meta"):
+for _name in ("cell_size", "draw_measurement", "draw_measurements", "task_network", "PhaseConfig.meta"):
     exempt(f"fastmem.stm.phase.{_name}", _PHASE_STEP)
