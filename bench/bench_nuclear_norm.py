@@ -6,11 +6,11 @@ matrix-free operator; noise 0.01 on y; lam = auto_lam(A, 0.01). For every cell, 
 on the same problems:
 
 * F* = the optimum, from fastmem at tol 1e-10 (errors below are (F - F*)/F*).
-* fastmem at tol 1e-6 on problem 0 alone, with the dense A ("fm dense") and with the
-  network operator ("fm net"; same iterates, A applied by running the network: O(M N L)
-  per product from cache instead of reading the (M, 4000) matrix); and on a batch of B
-  problems sharing the network (time per problem; GEMMs instead of GEMVs). Every fastmem
-  timing includes its own Lanczos estimate of ||A||^2.
+* fastmem at tol 1e-6 on problem 0 alone, with the dense A ("dense") and with the
+  network operator ("net"; same iterates: the circle network of radius 1 is orthogonal, so
+  nuclear_norm() solves it in Gram form on the block-Toeplitz A^T A, products O(N L (N + L))
+  independent of M, set-up included in the time); and on a batch of B problems sharing the
+  network (time per problem). Every fastmem timing includes its own estimate of ||A||^2.
 * the numpy reference (``fastmem.reference.nuclear_norm``: one product with A and one with
   A^T per step, numpy.linalg.svd, the same Lipschitz constant) on problem 0, stopped at the
   first iterate whose objective is <= the objective fastmem reached: equal final objective.
