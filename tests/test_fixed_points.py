@@ -56,6 +56,8 @@ def test_decoupled_cube_census_from_random_starts(rng):
     assert census["fixed"].tolist() == [8, 12, 6, 1, 0]
     assert census["slow"].sum() == 0
     assert census["total"].sum() == len(res) == 27
+    assert set(res.timings_ns) == {"search", "deduplicate", "eigenvalues"}
+    assert all(isinstance(t, int) and t >= 0 for t in res.timings_ns.values())
 
 
 def test_origin_found_for_bias_free_network(rng):
@@ -202,6 +204,20 @@ def test_deduplicate_keeps_separated_lowest_q_points(K, tol, seed):
     d = np.linalg.norm(pts[kept][:, None] - pts[kept][None], axis=2)
     assert (d[~np.eye(len(kept), dtype=bool)] > tol).all()
     assert kept[0] == int(np.argmin(q))
+
+
+@given(K=st.integers(1, 60), N=st.integers(1, 4), clusters=st.integers(1, 8), spread=st.sampled_from([0.0, 0.01, 0.3, 1.0]),
+       scale=st.sampled_from([1.0, 100.0]), tol=st.sampled_from([0.0, 0.05, 0.3, 2.0]), ties=st.booleans(),
+       seed=st.integers(0, 2**32 - 1))
+def test_deduplicate_matches_the_one_by_one_reference(K, N, clusters, spread, scale, tol, ties, seed):
+    rng = np.random.default_rng(seed)
+    centres = scale * rng.standard_normal((clusters, N))
+    pts = centres[rng.integers(0, clusters, K)] + spread * rng.standard_normal((K, N))
+    q = rng.integers(0, 3, K).astype(float) if ties else rng.uniform(0, 1, K)
+    kept, counts = deduplicate(pts, q, tol)
+    ref_kept, ref_counts = ref.deduplicate(pts, q, tol)
+    np.testing.assert_array_equal(kept, ref_kept)
+    np.testing.assert_array_equal(counts, ref_counts)
 
 
 def test_sample_states(rng):

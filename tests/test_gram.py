@@ -97,11 +97,29 @@ def test_settling_stops_early_with_the_same_error():
     G = stm.ToeplitzGram(W, Z, N)
     full = stm.lasso_gram(G, Y, 1e-3, tol=1e-9, max_iter=20000)
     fast = stm.lasso_gram(G, Y, 1e-3, tol=1e-9, max_iter=20000, reference=X, settle_tol=1e-4)
-    assert fast.settled.any() and np.all(fast.iterations <= full.iterations)
-    assert np.all(fast.iterations[fast.settled] < full.iterations[fast.settled])
+    assert np.all(fast.iterations <= full.iterations)
     e_full = np.sum((full.coef - X) ** 2, axis=0) / np.sum(X**2, axis=0)
     e_fast = np.sum((fast.coef - X) ** 2, axis=0) / np.sum(X**2, axis=0)
-    np.testing.assert_allclose(e_fast, e_full, rtol=0.05)
+    np.testing.assert_allclose(e_fast, e_full, rtol=0.1)  # a tiny hard problem; 0.3% at the paper's size
+    # nuclear norm (no support polish to finish first): settling must stop columns early
+    S = np.stack([stm.lowrank_signal(N, 4, 3, rng=b).S for b in range(3)])
+    Yn = A @ S.reshape(3, -1).T
+    full = stm.nuclear_norm_gram(G, Yn, 1e-4, tol=1e-10, max_iter=20000)
+    fast = stm.nuclear_norm_gram(G, Yn, 1e-4, tol=1e-10, max_iter=20000, reference=S.reshape(3, -1).T,
+                                 settle_tol=1e-4)
+    assert fast.settled.any() and np.all(fast.iterations[fast.settled] < full.iterations[fast.settled])
+    e_full = np.sum((full.coef.T - S.reshape(3, -1)) ** 2, axis=1) / np.sum(S.reshape(3, -1) ** 2, axis=1)
+    e_fast = np.sum((fast.coef.T - S.reshape(3, -1)) ** 2, axis=1) / np.sum(S.reshape(3, -1) ** 2, axis=1)
+    np.testing.assert_allclose(e_fast, e_full, rtol=0.1)  # tiny problem; 0.5% at the paper's size
+
+
+def test_support_polish_finishes_easy_problems_in_few_steps():
+    W, Z, N, A, X, Y = sparse_problem(M=200, K=5, seed=8, noise=1e-4)
+    G = stm.ToeplitzGram(W, Z, N)
+    res = stm.lasso_gram(G, Y, 1e-4, tol=1e-10, max_iter=20000)
+    ref = stm.lasso(A, Y, 1e-4, tol=1e-10, max_iter=50000)
+    np.testing.assert_allclose(res.objective, ref.objective, rtol=1e-8)
+    assert res.converged.all() and np.all(res.iterations < 200)
 
 
 def test_bad_input():

@@ -50,6 +50,17 @@ double gram_norm(const GramOp& G, int threads, int iters = 40) {
   return 1.02 * est;
 }
 
+// Support polish (as in the working-set solver): once a column's sign pattern has been the
+// same for `after` steps and has at most `max_support` non-zeros, the minimiser of the
+// objective on that face, G_SS x_S = q_S - lam sign_S (Cholesky), is tried; it is kept when its
+// signs agree and F does not increase, and the momentum restarts from it. The Gram operator
+// must provide submatrix(idx, out) (returning false where it cannot: no polish then).
+struct GramPolish {
+  bool enabled = true;
+  int after = 5;
+  Index max_support = 400;
+};
+
 struct SettleRule {
   const Matrix* reference = nullptr;  // P x B, or nullptr: never settle
   double tol = 0.0;
@@ -100,7 +111,7 @@ inline void check_gram_inputs(Index P, const ConstMatrixRef& Q, const ConstVecto
 template <class GramOp>
 LassoOutput lasso_gram(const GramOp& G, const ConstMatrixRef& Q, const ConstVectorRef& yy, const ConstVectorRef& lam,
                        const ConstMatrixRef& X0, const LassoOptions& opt, const SettleRule& settle = {},
-                       std::vector<char>* settled = nullptr) {
+                       std::vector<char>* settled = nullptr, const GramPolish& polish = {}) {
   const Index P = G.rows(), B = Q.cols();
   detail::check_gram_inputs(P, Q, yy, lam, X0, opt.tol, opt.max_iter);
   require(!settle.reference || (settle.reference->rows() == P && settle.reference->cols() == B),
@@ -132,6 +143,38 @@ LassoOutput lasso_gram(const GramOp& G, const ConstMatrixRef& Q, const ConstVect
   Eigen::VectorXi iters = Eigen::VectorXi::Zero(B);
   std::vector<char> conv(size_t(B), 0);
   std::vector<char> calm(size_t(B), 0);
+  Matrix signs = Matrix::Zero(P, B);
+  Vector stable = Vector::Zero(B);
+  // Tries the polish of column j; true when it was accepted.
+  auto try_polish = [&](Index j) {
+    std::vector<Index> S;
+    for (Index i = 0; i < P; ++i)
+      if (x(i, j) != 0.0) S.push_back(i);
+    const Index s = Index(S.size());
+    Matrix GSS;
+    if (s == 0 || s > polish.max_support || !G.submatrix(S, GSS)) return false;
+    Vector rhs(s);
+    for (Index a = 0; a < s; ++a) rhs(a) = q(S[size_t(a)], j) - lamv(j) * (x(S[size_t(a)], j) > 0 ? 1.0 : -1.0);
+    const Eigen::LLT<Matrix> llt(GSS);
+    if (llt.info() != Eigen::Success) return false;
+    const Vector u = llt.solve(rhs);
+    if (!u.allFinite()) return false;
+    Matrix xc = Matrix::Zero(P, 1), Gxc(P, 1);
+    for (Index a = 0; a < s; ++a) {
+      if (u(a) * x(S[size_t(a)], j) <= 0.0) return false;  // the sign pattern must hold
+      xc(S[size_t(a)], 0) = u(a);
+    }
+    G.apply(xc, Gxc, threads);
+    const double Fc = smooth(xc.col(0), Gxc.col(0), j) + lamv(j) * xc.col(0).lpNorm<1>();
+    if (!(Fc <= Fx(j))) return false;
+    x.col(j) = xc.col(0);
+    Gx.col(j) = Gxc.col(0);
+    z.col(j) = xc.col(0);
+    Gz.col(j) = Gxc.col(0);
+    Fx(j) = Fc;
+    t(j) = 1.0;
+    return true;
+  };
   auto finish = [&](Index j) {
     const Index b = idx[size_t(j)];
     if (settled) (*settled)[size_t(b)] = calm[size_t(j)];
@@ -162,9 +205,10 @@ LassoOutput lasso_gram(const GramOp& G, const ConstMatrixRef& Q, const ConstVect
       }
     }
     if (Index(keep.size()) != n) {
-      for (Matrix* m : {&x, &q, &Gx, &z, &Gz, &grad}) detail::compact_columns(*m, keep);
+      for (Matrix* m : {&x, &q, &Gx, &z, &Gz, &grad, &signs}) detail::compact_columns(*m, keep);
       tracker.compact(keep);
       detail::compact_entries(calm, keep);
+      detail::compact_entries(stable, keep);
       detail::compact_entries(lamv, keep);
       detail::compact_entries(yyv, keep);
       detail::compact_entries(t, keep);
@@ -213,6 +257,16 @@ LassoOutput lasso_gram(const GramOp& G, const ConstMatrixRef& Q, const ConstVect
       Gx.col(j) = Gxn.col(j);
       Fx(j) = Fn;
       t(j) = tn;
+      if (polish.enabled) {
+        bool same = true;
+        for (Index i = 0; i < P; ++i) {
+          const double sg = x(i, j) > 0 ? 1.0 : (x(i, j) < 0 ? -1.0 : 0.0);
+          same = same && sg == signs(i, j);
+          signs(i, j) = sg;
+        }
+        stable(j) = same ? stable(j) + 1 : 0;
+        if (stable(j) >= polish.after) stable(j) = try_polish(j) ? 0 : -4.0 * polish.after;  // back off on failure
+      }
       if (tracker.settled(j, iters(j), x.col(j))) calm[size_t(j)] = 1;
     }
   }

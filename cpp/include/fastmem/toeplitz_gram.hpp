@@ -61,7 +61,9 @@ class ToeplitzGram {
     require(Z.rows() == W.size(), "Z must have as many rows as W");
     require(q > 0.0 && std::isfinite(q), "q must be > 0");
     require(Psi.size() == 0 || (Psi.rows() == N && Psi.cols() == N), "Psi must be N x N");
-    const std::vector<Matrix> T = toeplitz_blocks(W, Z, N, q, threads);
+    T_ = toeplitz_blocks(W, Z, N, q, threads);
+    const std::vector<Matrix>& T = T_;
+    has_basis_ = Psi.size() != 0;
     build_response(T);
     build_transforms(q, Psi);
     bool finite = forward_.allFinite() && inverse_.allFinite();
@@ -109,6 +111,24 @@ class ToeplitzGram {
             product.middleRows(parts.start(blk), parts.length(blk)) * inverse_;
     }
     for (Index b = 0; b < B; ++b) Eigen::Map<Matrix>(out.col(b).data(), L, N) = yt.middleRows(b * L, L);
+  }
+
+  // G[idx, idx] from the Toeplitz blocks in O(|idx|^2), for the identity basis; false (and out
+  // untouched) when a temporal basis mixes the time steps. Index i = k L + l.
+  bool submatrix(const std::vector<Index>& idx, Matrix& out) const {
+    if (has_basis_) return false;
+    const Index n = Index(idx.size()), L = L_;
+    out.resize(n, n);
+    for (Index b = 0; b < n; ++b) {
+      const Index kb = idx[size_t(b)] / L, lb = idx[size_t(b)] % L;
+      const double db = std::pow(q_, double(N_ - 1 - kb));
+      for (Index a = 0; a < n; ++a) {
+        const Index ka = idx[size_t(a)] / L, la = idx[size_t(a)] % L;
+        const double t = ka >= kb ? T_[size_t(ka - kb)](la, lb) : T_[size_t(kb - ka)](lb, la);
+        out(a, b) = std::pow(q_, double(N_ - 1 - ka)) * db * t;
+      }
+    }
+    return true;
   }
 
   // Dense G (P x P), for tests and small problems.
@@ -161,20 +181,30 @@ class ToeplitzGram {
     return T;
   }
 
-  // response_[f] = [[Re That_f, -Im That_f], [Im That_f, Re That_f]] (2L x 2L).
+  // response_[f] = [[Re That_f, -Im That_f], [Im That_f, Re That_f]] (2L x 2L), with
+  //   Re That_f = T_0 + sum_j (T_j + T_j^T) cos(w_f j),  Im That_f = -sum_j (T_j - T_j^T) sin(w_f j)
+  // for all f at once as two GEMMs over the lags j = 1..N-1.
   void build_response(const std::vector<Matrix>& T) {
-    const Index N = N_, L = L_;
+    const Index N = N_, L = L_, F = N + 1;
     const double pi = std::acos(-1.0);
-    response_.assign(size_t(N + 1), Matrix());
-    for (Index f = 0; f <= N; ++f) {
-      Matrix re = T[0], im = Matrix::Zero(L, L);
-      for (Index j = 1; j < N; ++j) {
+    Matrix sym(L * L, std::max<Index>(N - 1, 0)), anti(L * L, std::max<Index>(N - 1, 0));
+    Matrix cosines(std::max<Index>(N - 1, 0), F), sines(std::max<Index>(N - 1, 0), F);
+    for (Index j = 1; j < N; ++j) {
+      Eigen::Map<Matrix>(sym.col(j - 1).data(), L, L) = T[size_t(j)] + T[size_t(j)].transpose();
+      Eigen::Map<Matrix>(anti.col(j - 1).data(), L, L) = T[size_t(j)] - T[size_t(j)].transpose();
+      for (Index f = 0; f < F; ++f) {
         const double w = 2.0 * pi * double(f * j % (2 * N)) / double(2 * N);
-        re += std::cos(w) * (T[size_t(j)] + T[size_t(j)].transpose());
-        im -= std::sin(w) * (T[size_t(j)] - T[size_t(j)].transpose());
+        cosines(j - 1, f) = std::cos(w);
+        sines(j - 1, f) = std::sin(w);
       }
+    }
+    Matrix re = sym * cosines, im = -(anti * sines);
+    response_.assign(size_t(F), Matrix());
+    for (Index f = 0; f < F; ++f) {
       Matrix H(2 * L, 2 * L);
-      H << re, -im, im, re;
+      const Matrix r = Eigen::Map<const Matrix>(re.col(f).data(), L, L) + T[0];
+      const Eigen::Map<const Matrix> i(im.col(f).data(), L, L);
+      H << r, -i, i, r;
       response_[size_t(f)] = std::move(H);
     }
   }
@@ -206,6 +236,8 @@ class ToeplitzGram {
 
   Index N_, L_;
   double q_;
+  bool has_basis_ = false;
+  std::vector<Matrix> T_;
   std::vector<Matrix> response_;
   Matrix forward_, inverse_;
 };

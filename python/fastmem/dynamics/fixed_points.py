@@ -23,6 +23,7 @@ dropped, and each point gets the eigenvalues of the map's Jacobian
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from typing import Any, Optional, Tuple
 
@@ -70,6 +71,10 @@ class FixedPointResult:
         Points dropped as outliers.
     settings : dict
         The tolerances used.
+    timings_ns : dict
+        Wall time in nanoseconds (int) of the parts of the call: ``"search"`` (the C++ searches),
+        ``"deduplicate"`` (outliers and duplicates), ``"eigenvalues"`` (the Jacobians' eigenvalues at
+        the distinct points). Not part of the result proper: it varies from run to run.
     """
 
     points: np.ndarray
@@ -84,6 +89,7 @@ class FixedPointResult:
     n_initial: int
     n_outliers: int
     settings: dict = field(default_factory=dict)
+    timings_ns: dict = field(default_factory=dict)
 
     def __len__(self) -> int:
         return int(self.points.shape[0])
@@ -192,25 +198,44 @@ def sample_states(states, n: int, noise: float = 0.0, rng: RNGLike = None) -> np
 
 def deduplicate(points: np.ndarray, q: np.ndarray, tol: float) -> Tuple[np.ndarray, np.ndarray]:
     """Greedy deduplication: visit points by increasing q, keep a point unless it lies within
-    ``tol`` (Euclidean) of a kept one. Returns (indices kept, count of points merged into each)."""
+    ``tol`` (Euclidean) of a kept one (it then counts for the nearest such kept point). Returns
+    (indices kept, count of points merged into each).
+
+    Vectorised over points: one pass per kept point over the points after it (in q order),
+    which removes those within ``tol`` and records the nearest earlier kept point of each; the
+    same result as visiting the points one by one.
+    """
     points = as_float_array(points, "points", ndim=2)
     q = as_float_array(q, "q", shape=(points.shape[0],))
     tol = check_float(tol, "tol", minimum=0.0)
     order = np.argsort(q, kind="stable")
-    kept: list = []
-    counts: list = []
-    kept_pts = np.empty_like(points)
-    for i in order:
-        if kept:
-            d = np.linalg.norm(kept_pts[: len(kept)] - points[i], axis=1)
-            j = int(np.argmin(d))
-            if d[j] <= tol:
-                counts[j] += 1
-                continue
-        kept_pts[len(kept)] = points[i]
-        kept.append(int(i))
-        counts.append(1)
-    return np.asarray(kept, dtype=int), np.asarray(counts, dtype=int)
+    P = points[order]
+    K = P.shape[0]
+    remaining = np.ones(K, dtype=bool)
+    best_d = np.full(K, np.inf)
+    owner = np.full(K, -1)
+    sq = np.einsum("ij,ij->i", P, P)
+    screen = (1.01 * tol) ** 2 if tol < 1e150 else np.inf
+    centres = []
+    i = 0
+    while i < K:
+        # i: the lowest q not within tol of an earlier kept point
+        owner[i] = len(centres)
+        centres.append(i)
+        # screen with |a - b|^2 = |a|^2 - 2 a.b + |b|^2 (one matrix-vector product), with a margin
+        # far above its rounding error; the exact distance only for the candidates
+        d2 = sq[i + 1 :] - 2.0 * (P[i + 1 :] @ P[i]) + sq[i]
+        cand = i + 1 + np.flatnonzero(~(d2 > screen + 1e-12 * (sq[i + 1 :] + sq[i] + 1.0)))  # NaN: a candidate
+        d = np.linalg.norm(P[cand] - P[i], axis=1)
+        near = d <= tol
+        closer = near & (d < best_d[cand])  # strict: the earlier kept point wins ties
+        best_d[cand[closer]] = d[closer]
+        owner[cand[closer]] = len(centres) - 1
+        remaining[cand[near]] = False
+        nxt = np.flatnonzero(remaining[i + 1 :])
+        i = i + 1 + int(nxt[0]) if nxt.size else K
+    counts = np.bincount(owner, minlength=len(centres)) if K else np.zeros(0, dtype=int)
+    return order[np.asarray(centres, dtype=int)].astype(int), counts.astype(int)
 
 
 def jacobian_eigenvalues(model_or_W: Any, points, n_threads: Optional[int] = None) -> np.ndarray:
@@ -317,11 +342,13 @@ def find_fixed_points(
     threads = check_threads(n_threads)
     c = map_offset(N, W_in, b, input)
 
+    t0 = time.perf_counter_ns()
     raw = _core.find_fixed_points(
         W, c, S0, tol_q=tol_q, tol_grad=tol_grad, max_iter=max_iter, rcond_min=rcond_min,
         chord_steps=chord_steps, share_batch=SHARE_BATCH if share_jacobians else 0, share_tol=1e-6, share_decrease=SHARE_DECREASE,
         n_threads=threads,
     )
+    t1 = time.perf_counter_ns()
     pts, q = raw["points"], raw["q"]
     keep = np.isfinite(q) & np.isfinite(pts).all(axis=1)
     if max_q is not None:
@@ -337,8 +364,10 @@ def find_fixed_points(
     uniq, counts = deduplicate(pts[idx], q[idx], unique_tol)
     sel = idx[uniq]
     points = pts[sel]
+    t2 = time.perf_counter_ns()
     eig = _core.map_jacobian_eigenvalues(W, points, n_threads=threads) if len(sel) else np.empty((0, N), complex)
     n_unstable = (np.abs(eig) > 1.0).sum(axis=1).astype(int)
+    t3 = time.perf_counter_ns()
     settings = dict(
         tol_q=tol_q, tol_grad=tol_grad, max_iter=max_iter, fixed_q=fixed_q, max_q=max_q,
         unique_tol=unique_tol, outlier_scale=outlier_scale, rcond_min=rcond_min, chord_steps=chord_steps,
@@ -357,4 +386,5 @@ def find_fixed_points(
         n_initial=int(S0.shape[0]),
         n_outliers=n_outliers,
         settings=settings,
+        timings_ns={"search": t1 - t0, "deduplicate": t2 - t1, "eigenvalues": t3 - t2},
     )

@@ -77,10 +77,11 @@ def newton(
                     sn = s + d
                     qn = speed(W, c, sn)
                     ok = bool(np.all(np.isfinite(d)) and qn < q)
+                    slow = not ok or qn > 0.25 * q  # kept if lower, but polishing stops
                     if ok:
                         s, q = sn, qn
                         g = tanh_map(W, c, s) - s
-                    if not ok or (p == 3 and q > 1e-6 * tol_q):
+                    if slow or (p == 3 and q > 1e-6 * tol_q):
                         if refreshes > 0 or q <= 1e-6 * tol_q:
                             break
                         refreshes += 1
@@ -161,3 +162,21 @@ def find_fixed_points(W, c, initial_states, **kwargs) -> Dict[str, np.ndarray]:
 def n_unstable(W: np.ndarray, s: np.ndarray) -> int:
     """Number of eigenvalues of diag(1 - S^2) W with modulus above 1."""
     return int((np.abs(np.linalg.eigvals(map_jacobian(W, s))) > 1.0).sum())
+
+
+def deduplicate(points: np.ndarray, q: np.ndarray, tol: float):
+    """One point at a time, by increasing q: a point within ``tol`` of a kept point counts for the
+    nearest kept one (the first on ties), otherwise it is kept. Returns (indices kept, counts)."""
+    order = np.argsort(q, kind="stable")
+    kept: list = []
+    counts: list = []
+    for i in order:
+        if kept:
+            d = np.linalg.norm(points[kept] - points[i], axis=1)
+            j = int(np.argmin(d))
+            if d[j] <= tol:
+                counts[j] += 1
+                continue
+        kept.append(int(i))
+        counts.append(1)
+    return np.asarray(kept, dtype=int), np.asarray(counts, dtype=int)
