@@ -355,9 +355,6 @@ def test_cli_argv_type():
 # --------------------------------------------------------------------------- found and left (see the report)
 
 
-@pytest.mark.xfail(strict=True, reason="nuclear_norm solves y * 1e-300 as zero ('converged'): squares underflow. "
-                   "Fix as lasso does (stm/_scaling.py: solve y / c, lam / c, scale S back); left to the "
-                   "nuclear-norm area, whose file is being edited concurrently")
 def test_nuclear_norm_is_scale_equivariant_at_tiny_scales():
     g = R(9)
     A = g.standard_normal((10, 12)) / np.sqrt(10)

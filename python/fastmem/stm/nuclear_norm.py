@@ -13,8 +13,8 @@ by continuation on lam (see its notes).
 
 Algorithm (C++, ``cpp/include/fastmem/nuclear_norm.hpp``): accelerated proximal gradient
 (FISTA) whose prox is singular value thresholding ``D_tau(Z) = U max(Sigma - tau, 0) V^T``,
-with step 1/Lip from a Lanczos estimate of ``||A||_2^2`` (checked on every step and raised if
-a step shows it too small), gradient-based adaptive restart of the momentum, and the relative
+with step 1/Lip from a Lanczos estimate of ``||A||_2^2`` (to 1%, times 1.02; checked on every
+step and raised if a step shows it too small), gradient-based adaptive restart of the momentum, and the relative
 stopping rule ``||S+ - Y||_F <= tol ||S+||_F`` (the proximal-gradient step at the momentum
 point Y, relative to the iterate) or ``max_iter`` steps. The singular values of the small
 matrix come by default from the eigen-decomposition of its min(N, L)^2 Gram matrix
@@ -41,6 +41,7 @@ from .._validation import (
     check_int,
     check_threads,
 )
+from ._scaling import column_scales, safe_scale
 from .network import NetworkOperator
 
 SVD_METHODS = ("gram", "bdc", "jacobi")
@@ -297,7 +298,26 @@ def nuclear_norm(
         raise TypeError(f"restart must be a bool, got {type(restart).__name__}")
     threads = check_threads(n_threads)
     check_allocation(8 * P * B + 8 * M * B, "nuclear_norm work arrays")
-    out = _solve(op, Y, lam_vec, N, L, X0, tol, max_iter, lip, svd, bool(restart), threads)
+    # Scale-equivariance (see _scaling.py): solve for U = a S / c with A / a, y_b / c_b and
+    # lam_b / (a c_b); a = c = 1 (exact no-ops) unless a magnitude is outside [1e-100, 1e100],
+    # where squares in the objective and in ||A||^2 would underflow or overflow.
+    a = 1.0 if isinstance(A, NetworkOperator) else float(safe_scale(np.max(np.abs(op))))
+    c = column_scales(Y)
+    if a != 1.0 or np.any(c != 1.0):
+        with np.errstate(over="ignore"):
+            op_s = op if a == 1.0 else op / a
+        X0_s = None if X0 is None else np.ascontiguousarray(X0 * (a / c)[:, None])
+        out = _solve(op_s, np.ascontiguousarray(Y / c), lam_vec / (a * c), N, L, X0_s, tol, max_iter, lip / a / a,
+                     svd, bool(restart), threads)
+        with np.errstate(over="ignore", under="ignore", invalid="ignore"):
+            out = dict(out, S=out["S"] * (c / a)[:, None, None], objective=out["objective"] * c**2,
+                       residual_norm=out["residual_norm"] * c, nuclear_norm=out["nuclear_norm"] * (c / a),
+                       lipschitz=out["lipschitz"] * a * a)
+        if not all(np.isfinite(out[k]).all() for k in ("S", "objective", "nuclear_norm", "lipschitz")):
+            raise ValueError("the nuclear-norm solution overflows float64: A is too small (or y too large) for it; "
+                             "rescale A or y (S scales with y / A)")
+    else:
+        out = _solve(op, Y, lam_vec, N, L, X0, tol, max_iter, lip, svd, bool(restart), threads)
     return _result(out, lam_vec, batched)
 
 

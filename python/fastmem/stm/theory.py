@@ -282,8 +282,9 @@ def state_covariance(W, Z, noise: float = 0.0, input_variance: float = 1.0) -> n
       ``C = V [(V^-1 Q V^-H)_ij / (1 - lambda_i conj(lambda_j))] V^H`` in O(M^2).
     * dense W: doubling (Smith), ``C <- C + A C A^T, A <- A^2`` from ``C = Q, A = W``,
       about log2(log(eps)/log(rho)) rounds of three matrix products (BLAS; measured
-      6-8x faster than ``scipy.linalg.solve_discrete_lyapunov`` at M = 2000, see
-      bench/bench_capacity.py).
+      3.3-4.3x faster than ``scipy.linalg.solve_discrete_lyapunov`` at M = 2000 and
+      2.7-13x at M = 1000, same answer to 2e-14, on the shared 2-core machine at load
+      5-8, see bench/bench_capacity.py).
 
     Parameters
     ----------
