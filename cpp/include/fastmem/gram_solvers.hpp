@@ -70,9 +70,14 @@ struct SettleRule {
 namespace detail {
 // Tracks the settling test for the active columns (compacted like the solver's state).
 struct SettleTracker {
-  SettleTracker(const SettleRule& rule, Index B)
+  // The rule, checked against a P x B problem.
+  SettleTracker(const SettleRule& rule, Index P, Index B)
       : rule(rule), ref(rule.reference ? *rule.reference : Matrix()), prev(Vector::Constant(B, -1.0)),
-        calm(Eigen::VectorXi::Zero(B)) {}
+        calm(Eigen::VectorXi::Zero(B)) {
+    require(!rule.reference || (rule.reference->rows() == P && rule.reference->cols() == B),
+            "the reference must have shape (P, B)");
+    require(rule.every >= 1 && rule.tol >= 0.0, "settle: every >= 1 and tol >= 0");
+  }
   bool enabled() const { return rule.reference != nullptr && rule.tol > 0.0; }
   // After step `iters` of active column j with iterate x: true when the column has settled.
   template <class V>
@@ -114,10 +119,7 @@ LassoOutput lasso_gram(const GramOp& G, const ConstMatrixRef& Q, const ConstVect
                        std::vector<char>* settled = nullptr, const GramPolish& polish = {}) {
   const Index P = G.rows(), B = Q.cols();
   detail::check_gram_inputs(P, Q, yy, lam, X0, opt.tol, opt.max_iter);
-  require(!settle.reference || (settle.reference->rows() == P && settle.reference->cols() == B),
-          "the reference must have shape (P, B)");
-  require(settle.every >= 1 && settle.tol >= 0.0, "settle: every >= 1 and tol >= 0");
-  detail::SettleTracker tracker(settle, B);
+  detail::SettleTracker tracker(settle, P, B);
   if (settled) settled->assign(size_t(B), 0);
   const int threads = opt.threads;
   LassoOutput out;
@@ -281,10 +283,7 @@ NuclearNormResult nuclear_norm_gram(const GramOp& G, const ConstMatrixRef& Q, co
   const Index P = G.rows(), B = Q.cols();
   require(P == N * L, "the Gram operator must have N*L columns");
   detail::check_gram_inputs(P, Q, yy, lam, X0, opt.tol, opt.max_iter);
-  require(!settle.reference || (settle.reference->rows() == P && settle.reference->cols() == B),
-          "the reference must have shape (P, B)");
-  require(settle.every >= 1 && settle.tol >= 0.0, "settle: every >= 1 and tol >= 0");
-  detail::SettleTracker tracker(settle, B);
+  detail::SettleTracker tracker(settle, P, B);
   if (settled) settled->assign(size_t(B), 0);
   std::vector<char> calm(size_t(B), 0);
   const int threads = resolve_threads(opt.threads);

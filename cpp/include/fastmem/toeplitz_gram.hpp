@@ -42,7 +42,11 @@ inline double orthogonal_scale(const Recurrence& W, double tol = 1e-10) {
     const RowMatrix& d = W.dense_matrix();
     const double q = d.col(0).stableNorm();
     if (!(q > 0.0) || !std::isfinite(q)) return 0.0;
-    return unit_columns(Matrix(d / q)) ? q : 0.0;
+    const Matrix U = d / q;
+    // The diagonal of U^T U first, in O(M^2): most dense W (e.g. Gaussian) fail here, so
+    // callers that only ask (lasso, nuclear_norm on a NetworkOperator) skip the O(M^3) product.
+    if (!((U.colwise().squaredNorm().array() - 1.0).abs() <= tol).all()) return 0.0;
+    return unit_columns(U) ? q : 0.0;
   }
   const double q = W.diagonal_block(0).col(0).stableNorm();
   if (!(q > 0.0) || !std::isfinite(q)) return 0.0;

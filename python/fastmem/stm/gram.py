@@ -42,9 +42,10 @@ class ToeplitzGram:
     Z : array (M, L)
     N : int
         Time steps.
-    basis : {"identity", "dct"} or array (N, N), optional
+    basis : {"identity", "dct"}, optional
         Orthonormal temporal basis Psi (the unknowns are then the coefficients a of
-        ``S = Psi a``, along time); default identity.
+        ``S = Psi a``, along time); default identity. (:func:`~fastmem.stm.lasso` on a
+        NetworkOperator also takes user temporal atoms.)
     n_threads : int, optional
 
     Raises
@@ -105,14 +106,21 @@ class ToeplitzGram:
             raise ValueError(f"y must not be empty, got shape {Y.shape}")
         if Y.shape[0] != self.operator.M:
             raise ValueError(f"y must have M = {self.operator.M} rows, got shape {Y.shape}")
-        AtY = self.operator.rmatvec(Y.reshape(self.operator.M, -1), n_threads=n_threads)
-        if self.basis is not None:
-            B = AtY.shape[1]
-            AtY = np.einsum("nk,nlb->klb", self.basis, AtY.reshape(self.N, self.L, B)).reshape(-1, B)
+        Y2 = Y.reshape(self.operator.M, -1)
+        AtY = _coefficient_adjoint(self.operator, Y2, self.basis, check_threads(n_threads))
         return AtY.reshape((-1,) + Y.shape[1:])
 
     def __repr__(self) -> str:
         return f"ToeplitzGram(N={self.N}, L={self.L}, M={self.operator.M}, scale={self.scale:.6g})"
+
+
+def _coefficient_adjoint(op: NetworkOperator, Y: np.ndarray, psi: Optional[np.ndarray], threads: int) -> np.ndarray:
+    """``(A Psi)^T Y`` (P, B) for Y (M, B): the network's adjoint, then Psi^T along time per channel."""
+    AtY = op._op.adjoint(np.ascontiguousarray(Y), threads)
+    if psi is None:
+        return AtY
+    B = AtY.shape[1]
+    return np.einsum("nk,nlb->klb", psi, AtY.reshape(op.N, op.L, B)).reshape(-1, B)
 
 
 @dataclass(frozen=True)

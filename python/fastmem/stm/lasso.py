@@ -148,11 +148,10 @@ def _synthesize(coef2: np.ndarray, kind: str, Psi, shape) -> Optional[np.ndarray
 def _lasso_gram(op: NetworkOperator, Yt: np.ndarray, lam: np.ndarray, X0t, psi, tol: float, max_iter: int,
                 threads: int) -> dict:
     """The Gram-form solve of lasso(): right-hand sides (A Psi)^T y_b from the operator's adjoint."""
+    from .gram import _coefficient_adjoint
+
     G = _core.ToeplitzGram(op._op, psi, threads)
-    B = Yt.shape[0]
-    AtY = op._op.adjoint(np.ascontiguousarray(Yt.T), threads)  # (P, B)
-    if psi is not None:  # coefficients along time: (A Psi)^T y = Psi^T (A^T y) per channel
-        AtY = np.einsum("nk,nlb->klb", psi, AtY.reshape(op.N, op.L, B)).reshape(-1, B)
+    AtY = _coefficient_adjoint(op, Yt.T, psi, threads)  # (P, B)
     yy = np.einsum("bm,bm->b", Yt, Yt)
     return _core.lasso_gram(G, np.ascontiguousarray(AtY.T), yy, lam, X0t, tol, max_iter, 0.0, None, 0.0, 10, threads)
 
