@@ -284,3 +284,102 @@ def test_shared_jacobians_do_not_depend_on_threads(rng):
     for k in a:
         np.testing.assert_array_equal(a[k], b[k])
     assert (a["status"] == 0).sum() >= 10
+
+
+def _trained_like(rng, N):
+    """Like a trained 3-bit flip-flop: three strong modes (a cube of ~20-27 fixed points) in weak random coupling."""
+    U = np.linalg.qr(rng.standard_normal((N, 3)))[0]
+    return U @ np.diag([2.0, 2.5, 3.0]) @ U.T + 0.3 * rng.standard_normal((N, N)) / np.sqrt(N)
+
+
+@pytest.mark.parametrize("N, K", [(3, 600), (20, 400)])
+def test_early_merging_gives_the_same_points_and_counts(rng, N, K):
+    W = np.diag([2.0, 2.5, 3.0]) + 0.05 * rng.standard_normal((3, 3)) if N == 3 else _trained_like(rng, N)
+    S0 = rng.uniform(-1.1, 1.1, (K, N))
+    merged = find_fixed_points(W, S0, merge=True)
+    full = find_fixed_points(W, S0, merge=False)
+    assert merged.merged > K // 2 and full.merged == 0
+    assert len(merged) == len(full)
+    idx = match(merged.points, full.points, 1e-9)
+    assert len(set(idx.tolist())) == len(full)
+    np.testing.assert_array_equal(merged.n_unstable[idx], full.n_unstable)
+    np.testing.assert_array_equal(merged.count[idx], full.count)  # every merged search ends where it would have
+    assert (merged.q[merged.is_fixed] < 1e-20).all()
+    np.testing.assert_allclose(merged.eigenvalues[idx], full.eigenvalues, atol=1e-9)
+    raw_m = _core.find_fixed_points(W, np.zeros(N), S0, share_batch=64, share_decrease=0.05, merge=True)
+    raw_f = _core.find_fixed_points(W, np.zeros(N), S0, share_batch=64, share_decrease=0.05, merge=False)
+    assert raw_m["iterations"].sum() < raw_f["iterations"].sum()
+    m = raw_m["merged"] >= 0
+    # a merged search returns the library point itself: bit-identical to an earlier search's point
+    # and to where the same search without merging ends (to rounding)
+    np.testing.assert_allclose(raw_m["points"][m], raw_f["points"][m], atol=1e-9)
+    assert (raw_m["status"][m] == 0).all() and (raw_f["status"][m] == 0).all()
+    assert (raw_f["merged"] == -1).all()
+    # without shared Jacobians there is nothing to merge into
+    alone = _core.find_fixed_points(W, np.zeros(N), S0[:50], share_batch=0, merge=True)
+    assert (alone["merged"] == -1).all()
+
+
+def test_merging_does_not_depend_on_threads(rng):
+    N = 20
+    W = _trained_like(rng, N)
+    S0 = rng.uniform(-1, 1, (300, N))
+    a = _core.find_fixed_points(W, np.zeros(N), S0, share_batch=16, merge=True, n_threads=1)
+    b = _core.find_fixed_points(W, np.zeros(N), S0, share_batch=16, merge=True, n_threads=2)
+    for k in a:
+        np.testing.assert_array_equal(a[k], b[k])
+    assert (a["merged"] >= 0).sum() > 100
+
+
+def eig_distance(a: np.ndarray, b: np.ndarray) -> float:
+    """Largest distance between two multisets of eigenvalues under the best one-to-one matching."""
+    d = np.abs(a[:, None] - b[None, :])
+    i, j = scipy.optimize.linear_sum_assignment(d)
+    return float(d[i, j].max()) if len(a) else 0.0
+
+
+def _special_matrices(rng):
+    yield np.zeros((1, 1))
+    yield np.array([[0.7]])
+    yield np.array([[0.0, -1.0], [1.0, 0.0]])  # +-i
+    yield np.array([[1.0, 1.0], [0.0, 1.0]])  # a Jordan block
+    yield np.eye(5)
+    yield np.zeros((6, 6))
+    yield np.triu(rng.standard_normal((7, 7)))
+    yield np.diag(np.ones(9), 1)  # nilpotent shift: all eigenvalues 0 (ill conditioned; the only nilpotent one)
+    R = np.linalg.qr(rng.standard_normal((30, 30)))[0]
+    yield R  # orthogonal: |lambda| = 1
+    yield rng.standard_normal((100, 100)) / 10
+    A = rng.standard_normal((40, 40))
+    yield A + A.T  # symmetric: real eigenvalues
+    yield 1e-200 * rng.standard_normal((4, 4))
+    yield 1e200 * rng.standard_normal((4, 4))
+
+
+def test_eigenvalue_solver_on_special_matrices(rng):
+    """map_jacobian_eigenvalues at S = 0 gives the eigenvalues of W itself (Hessenberg + Francis QR, no vectors)."""
+    for W in _special_matrices(rng):
+        N = W.shape[0]
+        e = _core.map_jacobian_eigenvalues(W, np.zeros((1, N)))[0]
+        want = np.linalg.eigvals(W)
+        scale = max(np.abs(W).max(), 1e-300)
+        nilpotent = N == 10 and np.array_equal(W, np.diag(np.ones(9), 1))
+        tol = 1e-6 if nilpotent else 1e-11  # eps^(1/N) sensitivity of a nilpotent Jordan block: both sides
+        if nilpotent:
+            assert np.abs(e).max() < tol and np.abs(want).max() < tol
+        else:
+            assert eig_distance(e, want) <= tol * scale * N
+        assert np.all(np.diff(np.abs(e)) <= 1e-12 * scale)
+        # complex eigenvalues come in exact conjugate pairs
+        assert eig_distance(e, e.conj()) == 0.0
+
+
+@given(N=st.integers(1, 60), gain=st.floats(0.1, 3.0), seed=st.integers(0, 2**32 - 1))
+def test_eigenvalues_of_map_jacobian_match_numpy(N, gain, seed):
+    rng = np.random.default_rng(seed)
+    W = gain * rng.standard_normal((N, N)) / np.sqrt(N)
+    pts = rng.uniform(-0.99, 0.99, (3, N))
+    eig = _core.map_jacobian_eigenvalues(W, pts)
+    for s, e in zip(pts, eig):
+        want = np.linalg.eigvals(ref.map_jacobian(W, s))
+        assert eig_distance(e, want) <= 1e-9 * (1 + gain)

@@ -19,7 +19,7 @@ Eigen::Map<const RowMatrix> square_matrix(const CArray& W) {
 
 py::dict find_fixed_points_py(const CArray& W, const CArray& c, const CArray& S0, double tol_q, double tol_grad,
                               double tol_step, int max_iter, double rcond_min, int max_halvings, int chord_steps, bool polish, Index share_batch,
-                              double share_tol, double share_radius, double share_decrease, int n_threads) {
+                              double share_tol, double share_radius, double share_decrease, bool merge, int n_threads) {
   auto w = square_matrix(W);
   const Index N = w.rows();
   auto cv = as_vector(c, "c");
@@ -49,10 +49,11 @@ py::dict find_fixed_points_py(const CArray& W, const CArray& c, const CArray& S0
   opt.share_radius = share_radius;
   require(share_decrease > 0 && share_decrease <= 1, "share_decrease must be in (0, 1]");
   opt.share_decrease = share_decrease;
+  opt.merge = merge;
   const Index K = s0.rows();
   py::array_t<double> points({K, N});
   py::array_t<double> q(K), grad(K);
-  py::array_t<int> iters(K), status(K), facts(K);
+  py::array_t<int> iters(K), status(K), facts(K), merged(K);
   Eigen::Map<RowMatrix>(points.mutable_data(), K, N) = s0;
   double* pp = points.mutable_data();
   double* qp = q.mutable_data();
@@ -60,10 +61,11 @@ py::dict find_fixed_points_py(const CArray& W, const CArray& c, const CArray& S0
   int* ip = iters.mutable_data();
   int* sp = status.mutable_data();
   int* fp = facts.mutable_data();
+  int* mp = merged.mutable_data();
   const Vector cvec = cv;
   {
     py::gil_scoped_release release;
-    find_fixed_points(w, cvec, pp, K, opt, qp, gp, ip, sp, threads, share_batch, share_tol, fp);
+    find_fixed_points(w, cvec, pp, K, opt, qp, gp, ip, sp, threads, share_batch, share_tol, fp, mp);
   }
   py::dict out;
   out["points"] = points;
@@ -72,6 +74,7 @@ py::dict find_fixed_points_py(const CArray& W, const CArray& c, const CArray& S0
   out["iterations"] = iters;
   out["status"] = status;
   out["factorisations"] = facts;
+  out["merged"] = merged;
   return out;
 }
 
@@ -99,12 +102,13 @@ FASTMEM_REGISTER(fixed_points) {
         py::arg("tol_q") = 1e-12, py::arg("tol_grad") = 1e-10, py::arg("tol_step") = 1e-12, py::arg("max_iter") = 200,
         py::arg("rcond_min") = 1e-8, py::arg("max_halvings") = 4, py::arg("chord_steps") = 8, py::arg("polish") = true, py::arg("share_batch") = 0,
         py::arg("share_tol") = 1e-6, py::arg("share_radius") = std::numeric_limits<double>::infinity(),
-        py::arg("share_decrease") = 0.25,
+        py::arg("share_decrease") = 0.25, py::arg("merge") = true,
         py::arg("n_threads") = 0,
         "Minimise q(S) = 1/2 |tanh(W S + c) - S|^2 from each row of initial_states (chord/Newton with line search, "
         "Levenberg-Marquardt where J is near singular). Returns a dict: points, q, grad_norm, iterations, factorisations, status "
         "(0 fixed: q < tol_q, 1 stationary: |grad q| < tol_grad, 2 no progress, 3 max_iter). share_batch > 0: states "
-        "in batches of that size, later batches reuse the factorised Jacobians of fixed points found earlier.");
+        "in batches of that size, later batches reuse the factorised Jacobians of fixed points found earlier; with merge, "
+        "a search that enters the certified basin of such a point stops there (merged: that point's index, else -1).");
   m.def("map_jacobian_eigenvalues", &map_jacobian_eigenvalues_py, py::arg("W"), py::arg("points"),
         py::arg("n_threads") = 0,
         "Eigenvalues of diag(1 - S^2) W for each row S of points, (K, N) complex, sorted by decreasing modulus.");

@@ -142,6 +142,7 @@ def find_fixed_points(
     share_tol: float = 1e-6,
     share_radius: float = ...,
     share_decrease: float = 0.25,
+    merge: bool = True,
     n_threads: int = 0,
 ) -> dict[str, Any]: ...
 def map_jacobian_eigenvalues(W: Array, points: Array, n_threads: int = 0) -> NDArray[np.complex128]: ...

@@ -32,7 +32,7 @@ import pandas as pd
 
 from .. import _core
 from .._rng import RNGLike, as_generator
-from .._validation import as_float_array, check_float, check_int, check_threads
+from .._validation import as_float_array, check_bool, check_float, check_int, check_threads
 
 STATUS_NAMES = ("fixed", "stationary", "no_progress", "max_iter")
 SHARE_DECREASE = 0.05  # a shared-Jacobian chord step must divide q by 20 (else the search factorises its own)
@@ -65,6 +65,8 @@ class FixedPointResult:
         How many initial states ended at the point (within ``unique_tol``).
     factorisations : int
         LU factorisations of a Jacobian over all searches (the O(N^3) work).
+    merged : int
+        Searches stopped inside the certified basin of an already known fixed point (``merge``).
     n_initial : int
         Number of initial states.
     n_outliers : int
@@ -88,6 +90,7 @@ class FixedPointResult:
     factorisations: int
     n_initial: int
     n_outliers: int
+    merged: int = 0
     settings: dict = field(default_factory=dict)
     timings_ns: dict = field(default_factory=dict)
 
@@ -268,6 +271,7 @@ def find_fixed_points(
     rcond_min: float = 1e-8,
     chord_steps: int = 8,
     share_jacobians: bool = True,
+    merge: bool = True,
     n_threads: Optional[int] = None,
 ) -> FixedPointResult:
     """Find the fixed and slow points of ``F(S) = tanh(W S + W_in u + b)``.
@@ -317,6 +321,13 @@ def find_fixed_points(
         times faster for many initial states). The batches do not depend on the thread count, so
         neither do the results; but which point a search reaches can differ from
         ``share_jacobians=False`` (the numpy reference's algorithm).
+    merge : bool
+        With ``share_jacobians`` (and only then): stop a search as soon as it enters the certified basin of a
+        known fixed point p (a ball around p on which the chord iteration with the Jacobian at p
+        is a contraction, so that p is the point it converges to and the only fixed point in the
+        ball), and count it for p, instead of iterating it to ``tol_q`` and polishing it only to
+        reproduce p. The points, their q and eigenvalues are those of the known points; only
+        the work differs (``merged`` counts such searches).
     n_threads : int, optional
 
     Returns
@@ -339,6 +350,7 @@ def find_fixed_points(
         outlier_scale = check_float(outlier_scale, "outlier_scale", minimum=0.0, min_inclusive=False)
     rcond_min = check_float(rcond_min, "rcond_min", minimum=0.0, maximum=1.0)
     chord_steps = check_int(chord_steps, "chord_steps", minimum=0, maximum=10**6)
+    merge = check_bool(merge, "merge")
     threads = check_threads(n_threads)
     c = map_offset(N, W_in, b, input)
 
@@ -346,7 +358,7 @@ def find_fixed_points(
     raw = _core.find_fixed_points(
         W, c, S0, tol_q=tol_q, tol_grad=tol_grad, max_iter=max_iter, rcond_min=rcond_min,
         chord_steps=chord_steps, share_batch=SHARE_BATCH if share_jacobians else 0, share_tol=1e-6, share_decrease=SHARE_DECREASE,
-        n_threads=threads,
+        merge=merge, n_threads=threads,
     )
     t1 = time.perf_counter_ns()
     pts, q = raw["points"], raw["q"]
@@ -371,7 +383,7 @@ def find_fixed_points(
     settings = dict(
         tol_q=tol_q, tol_grad=tol_grad, max_iter=max_iter, fixed_q=fixed_q, max_q=max_q,
         unique_tol=unique_tol, outlier_scale=outlier_scale, rcond_min=rcond_min, chord_steps=chord_steps,
-        share_jacobians=bool(share_jacobians),
+        share_jacobians=bool(share_jacobians), merge=merge,
     )
     return FixedPointResult(
         points=points,
@@ -385,6 +397,7 @@ def find_fixed_points(
         factorisations=int(raw["factorisations"].sum()),
         n_initial=int(S0.shape[0]),
         n_outliers=n_outliers,
+        merged=int((raw["merged"] >= 0).sum()),
         settings=settings,
         timings_ns={"search": t1 - t0, "deduplicate": t2 - t1, "eigenvalues": t3 - t2},
     )
