@@ -19,7 +19,7 @@ from fastmem.stm import (
     random_network,
     rmse,
 )
-from fastmem.stm.nuclear_norm import auto_lam
+from fastmem.stm.nuclear_norm import CONTINUATION_FACTOR, GREEDY_STEP, STAGE_TOL, auto_lam
 
 
 def _problem(N, L, M, R, seed, noise=0.0):
@@ -91,8 +91,8 @@ ITERATIONS = [(False, "fista", False), (True, "fista", False), (True, "greedy", 
 
 
 def _ref_options(restart, method, continuation):
-    return dict(accelerated=True, restart=restart, greedy=1.3 if method == "greedy" else 0.0,
-                continuation=0.3 if continuation else 0.0)
+    return dict(accelerated=True, restart=restart, greedy=GREEDY_STEP if method == "greedy" else 0.0,
+                continuation=CONTINUATION_FACTOR if continuation else 0.0, stage_tol=STAGE_TOL)
 
 
 @pytest.mark.parametrize("restart, method, continuation", ITERATIONS)

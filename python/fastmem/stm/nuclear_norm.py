@@ -24,7 +24,7 @@ momentum point Y, relative to the iterate; h = 1 for FISTA) or ``max_iter`` step
   ``method="fista"``: FISTA (Beck & Teboulle) with step 1 / Lip and, with ``restart=True``,
   the gradient-based adaptive restart of O'Donoghue & Candes.
 * ``continuation=True`` (default; cold starts with lam > 0 only): the problem is solved for
-  ``lam_max * 0.3^k`` (``lam_max = ||A^T y||_2``, the smallest lam whose solution is 0) down
+  ``lam_max * 0.2^k`` (``lam_max = ||A^T y||_2``, the smallest lam whose solution is 0) down
   to lam, each stage to a relative step of 1e-3 and warm-starting the next with the momentum
   reset; only the last stage uses ``tol``.
 
@@ -61,7 +61,7 @@ from .network import NetworkOperator
 SVD_METHODS = ("gram", "bdc", "jacobi")
 METHODS = ("greedy", "fista")
 GREEDY_STEP = 1.3  # greedy FISTA's first step, in units of 1 / ||A||^2 (Liang, Luo & Schoenlieb: 1.3)
-CONTINUATION_FACTOR = 0.3  # lam stages lam_max * 0.3^k
+CONTINUATION_FACTOR = 0.2  # lam stages lam_max * 0.2^k
 STAGE_TOL = 1e-3  # relative step at which a continuation stage ends
 
 
