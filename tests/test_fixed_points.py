@@ -315,6 +315,11 @@ def test_early_merging_gives_the_same_points_and_counts(rng, N, K):
     np.testing.assert_allclose(raw_m["points"][m], raw_f["points"][m], atol=1e-9)
     assert (raw_m["status"][m] == 0).all() and (raw_f["status"][m] == 0).all()
     assert (raw_f["merged"] == -1).all()
+    # ... namely the point (and q) of the search that found it first
+    src = raw_m["merged"][m]
+    assert (src < np.flatnonzero(m)).all() and (raw_m["merged"][src] == -1).all()
+    np.testing.assert_array_equal(raw_m["points"][m], raw_m["points"][src])
+    np.testing.assert_array_equal(raw_m["q"][m], raw_m["q"][src])
     # without shared Jacobians there is nothing to merge into
     alone = _core.find_fixed_points(W, np.zeros(N), S0[:50], share_batch=0, merge=True)
     assert (alone["merged"] == -1).all()
@@ -383,3 +388,21 @@ def test_eigenvalues_of_map_jacobian_match_numpy(N, gain, seed):
     for s, e in zip(pts, eig):
         want = np.linalg.eigvals(ref.map_jacobian(W, s))
         assert eig_distance(e, want) <= 1e-9 * (1 + gain)
+
+
+def test_merged_searches_skip_deduplication_with_the_same_result(rng):
+    """find_fixed_points deduplicates only the searches that were not merged; the kept points and
+    counts are those of deduplicating every end point."""
+    from fastmem.dynamics import fixed_points as fp
+
+    N = 20
+    W = _trained_like(rng, N)
+    S0 = rng.uniform(-1.1, 1.1, (500, N))
+    res = find_fixed_points(W, S0, outlier_scale=None)
+    raw = _core.find_fixed_points(W, np.zeros(N), S0, share_batch=fp.SHARE_BATCH, share_tol=1e-6,
+                                  share_decrease=fp.SHARE_DECREASE, merge=True)
+    assert (raw["merged"] >= 0).sum() > 250
+    kept, counts = deduplicate(raw["points"], raw["q"], 1e-3)
+    np.testing.assert_array_equal(res.points, raw["points"][kept])
+    np.testing.assert_array_equal(res.count, counts)
+    assert res.count.sum() == len(S0)

@@ -113,26 +113,34 @@ struct JacobianLibrary {
   std::vector<Eigen::PartialPivLU<Matrix>> lus;
   std::vector<Matrix> inverses;
   std::vector<double> q, grad_norm, radius;  // per point: its q, |grad q|, certified basin radius rho
+  std::vector<Index> source;  // per point: the initial state whose search found it
+  RowMatrix P;      // the points as rows, for nearest()
+  Vector P_sq;      // their squared norms
   Vector w_row_sq;  // |w_i|^2 for the rows of W
   Index capacity = 0;
 
   bool empty() const { return points.empty(); }
 
+  // The point nearest to s, ranked by |p|^2 - 2 p.s (one matrix-vector product); the distance
+  // returned is the exact |p - s| of the point chosen.
   Index nearest(const Vector& s, double* dist_out = nullptr) const {
     Index best = -1;
-    double best_d = std::numeric_limits<double>::infinity();
-    for (Index j = 0; j < static_cast<Index>(points.size()); ++j) {
-      const double dist = (points[j] - s).squaredNorm();
-      if (dist < best_d) { best_d = dist; best = j; }
+    if (points.empty()) {
+      if (dist_out) *dist_out = std::numeric_limits<double>::infinity();
+      return best;
     }
-    if (dist_out) *dist_out = std::sqrt(best_d);
+    Vector rank = P_sq;
+    rank.noalias() -= 2.0 * (P * s);
+    rank.minCoeff(&best);
+    if (dist_out) *dist_out = (points[static_cast<std::size_t>(best)] - s).norm();
     return best;
   }
 
   // Add a fixed point (with its q and |grad q|) unless one within tol is there already (or the
   // library is full).
   template <class W_t>
-  void add(const W_t& W, const Vector& c, const Vector& p, double q_p, double grad_p, double tol, double rcond_min) {
+  void add(const W_t& W, const Vector& c, const Vector& p, double q_p, double grad_p, Index src, double tol,
+           double rcond_min) {
     if (static_cast<Index>(points.size()) >= capacity) return;
     for (const Vector& x : points)
       if ((x - p).norm() <= tol) return;
@@ -142,6 +150,10 @@ struct JacobianLibrary {
     Matrix inv = lu.inverse();
     const double C = inv.colwise().norm().dot(w_row_sq.transpose());
     points.push_back(p);
+    source.push_back(src);
+    P.conservativeResize(static_cast<Index>(points.size()), p.size());
+    P.row(P.rows() - 1) = p.transpose();
+    P_sq = P.rowwise().squaredNorm();
     q.push_back(q_p);
     grad_norm.push_back(grad_p);
     radius.push_back(std::isfinite(C) && C > 0 ? 0.5 / (0.7699 * C) : 0.0);
@@ -173,8 +185,8 @@ inline FixedPointTrace minimise_speed(const W_t& W, const Vector& c, Vector& s, 
   double q = 0.5 * g.squaredNorm();
   double mu = -1.0;  // LM damping, set from J^T J at the first LM step
   Vector s_new(N), f_new(N), d(N);
-  LU lu(N);
-  Eigen::LLT<Matrix> llt(N);
+  LU lu;  // allocated at the first factorisation (most searches on a known point never factorise)
+  Eigen::LLT<Matrix> llt;
   bool have_lu = false;        // lu holds a usable (well-conditioned) factorisation of some earlier J
   // the Jacobian of the last accepted chord/Newton step: this search's LU or a library inverse
   const LU* last_lu = nullptr;
@@ -343,7 +355,9 @@ inline FixedPointTrace minimise_speed(const W_t& W, const Vector& c, Vector& s, 
 // each batch the fixed points it found are factorised once into a JacobianLibrary that the
 // later batches use for chord steps (step 2 of minimise_speed). The library only changes
 // between batches and the batches are fixed by share_batch, not by the thread count, so the
-// result does not depend on the number of threads.
+// result does not depend on the number of threads. With opt.merge, a search that enters the
+// certified basin of a library point returns that point (bit for bit, with its q and |grad q|),
+// and merged[k] is the index of the initial state whose search found it (else -1).
 template <class W_t>
 inline void find_fixed_points(const W_t& W, const Vector& c, double* S, Index K, const FixedPointSettings& opt,
                               double* q, double* grad_norm, int* iterations, int* status, int n_threads,
@@ -371,12 +385,12 @@ inline void find_fixed_points(const W_t& W, const Vector& c, double* S, Index K,
       iterations[k] = tr.iterations;
       status[k] = tr.status;
       if (factorisations) factorisations[k] = tr.factorisations;
-      if (merged) merged[k] = static_cast<int>(tr.merged);
+      if (merged) merged[k] = tr.merged >= 0 ? static_cast<int>(lib.source[static_cast<std::size_t>(tr.merged)]) : -1;
     }
     if (share_batch > 0 && stop < K)
       for (Index k = start; k < stop; ++k)
         if (status[k] == kFixed)
-          lib.add(W, c, Eigen::Map<const Vector>(S + k * N, N), q[k], grad_norm[k], share_tol, opt.rcond_min);
+          lib.add(W, c, Eigen::Map<const Vector>(S + k * N, N), q[k], grad_norm[k], k, share_tol, opt.rcond_min);
   }
 }
 

@@ -199,6 +199,11 @@ def sample_states(states, n: int, noise: float = 0.0, rng: RNGLike = None) -> np
     return out
 
 
+def _row_norms(X: np.ndarray) -> np.ndarray:
+    """Euclidean norms of the rows (np.linalg.norm(X, axis=1) is several times slower)."""
+    return np.sqrt(np.einsum("ij,ij->i", X, X))
+
+
 def deduplicate(points: np.ndarray, q: np.ndarray, tol: float) -> Tuple[np.ndarray, np.ndarray]:
     """Greedy deduplication: visit points by increasing q, keep a point unless it lies within
     ``tol`` (Euclidean) of a kept one (it then counts for the nearest such kept point). Returns
@@ -211,6 +216,13 @@ def deduplicate(points: np.ndarray, q: np.ndarray, tol: float) -> Tuple[np.ndarr
     points = as_float_array(points, "points", ndim=2)
     q = as_float_array(q, "q", shape=(points.shape[0],))
     tol = check_float(tol, "tol", minimum=0.0)
+    kept, counts, _ = _deduplicate(points, q, tol)
+    return kept, counts
+
+
+def _deduplicate(points: np.ndarray, q: np.ndarray, tol: float) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`deduplicate` without argument checks, also returning each point's owner (the
+    position in the kept list of the kept point it counts for)."""
     order = np.argsort(q, kind="stable")
     P = points[order]
     K = P.shape[0]
@@ -238,7 +250,9 @@ def deduplicate(points: np.ndarray, q: np.ndarray, tol: float) -> Tuple[np.ndarr
         nxt = np.flatnonzero(remaining[i + 1 :])
         i = i + 1 + int(nxt[0]) if nxt.size else K
     counts = np.bincount(owner, minlength=len(centres)) if K else np.zeros(0, dtype=int)
-    return order[np.asarray(centres, dtype=int)].astype(int), counts.astype(int)
+    owner_in = np.empty(K, dtype=int)
+    owner_in[order] = owner
+    return order[np.asarray(centres, dtype=int)].astype(int), counts.astype(int), owner_in
 
 
 def jacobian_eigenvalues(model_or_W: Any, points, n_threads: Optional[int] = None) -> np.ndarray:
@@ -368,12 +382,22 @@ def find_fixed_points(
     n_outliers = 0
     if outlier_scale is not None:
         centroid = S0.mean(axis=0)
-        radius = max(np.linalg.norm(S0 - centroid, axis=1).max(), np.median(np.linalg.norm(S0, axis=1)), 1e-12)
-        far = np.linalg.norm(pts - centroid, axis=1) > outlier_scale * radius
+        radius = max(_row_norms(S0 - centroid).max(), np.median(_row_norms(S0)), 1e-12)
+        far = _row_norms(pts - centroid) > outlier_scale * radius
         n_outliers = int((far & keep).sum())
         keep &= ~far
-    idx = np.flatnonzero(keep)
-    uniq, counts = deduplicate(pts[idx], q[idx], unique_tol)
+    # A merged search returned, bit for bit, the point (and q) of the earlier search raw["merged"]
+    # found it with: it would only be counted for that search's kept point, so it skips the
+    # deduplication (the same result: identical distances, and the earlier index wins q ties).
+    src = raw["merged"]
+    merged = keep & (src >= 0)
+    merged[merged] &= keep[src[merged]] & (src[merged] < np.arange(len(src))[merged]) & (src[src[merged]] < 0)
+    idx = np.flatnonzero(keep & ~merged)
+    uniq, counts, owner = _deduplicate(pts[idx], q[idx], unique_tol)
+    if merged.any():
+        pos = np.full(len(src), -1)
+        pos[idx] = np.arange(len(idx))
+        counts = counts + np.bincount(owner[pos[src[merged]]], minlength=len(uniq))
     sel = idx[uniq]
     points = pts[sel]
     t2 = time.perf_counter_ns()
