@@ -320,6 +320,13 @@ def test_early_merging_gives_the_same_points_and_counts(rng, N, K):
     assert (src < np.flatnonzero(m)).all() and (raw_m["merged"][src] == -1).all()
     np.testing.assert_array_equal(raw_m["points"][m], raw_m["points"][src])
     np.testing.assert_array_equal(raw_m["q"][m], raw_m["q"][src])
+    # with c = 0 the map is odd: searches merged into the mirror -p of a point p found end exactly at -p
+    mirror = raw_m["merged"] == -2
+    assert mirror.any()
+    found = raw_m["points"][raw_m["merged"] == -1]
+    for s, qs in zip(raw_m["points"][mirror], raw_m["q"][mirror]):
+        hit = np.flatnonzero((found == -s).all(axis=1))
+        assert hit.size and (raw_m["q"][raw_m["merged"] == -1][hit] == qs).all()
     # without shared Jacobians there is nothing to merge into
     alone = _core.find_fixed_points(W, np.zeros(N), S0[:50], share_batch=0, merge=True)
     assert (alone["merged"] == -1).all()
@@ -406,3 +413,18 @@ def test_merged_searches_skip_deduplication_with_the_same_result(rng):
     np.testing.assert_array_equal(res.points, raw["points"][kept])
     np.testing.assert_array_equal(res.count, counts)
     assert res.count.sum() == len(S0)
+
+
+def test_eigenvalues_shared_by_rows_with_the_same_jacobian(rng):
+    """Rows S and -S (and repeats) have the same diag(1 - S^2) W: computed once, the same eigenvalues."""
+    N = 15
+    W = 1.5 * rng.standard_normal((N, N)) / np.sqrt(N)
+    s1, s2 = rng.uniform(-0.9, 0.9, (2, N))
+    together = _core.map_jacobian_eigenvalues(W, np.array([s1, -s1, s2, s1, -s2]))
+    alone = [_core.map_jacobian_eigenvalues(W, s[None])[0] for s in (s1, s2)]
+    np.testing.assert_array_equal(together[[0, 1, 3]], np.array([alone[0]] * 3))
+    np.testing.assert_array_equal(together[[2, 4]], np.array([alone[1]] * 2))
+    s3 = s1.copy()
+    s3[0] = np.nextafter(s3[0], 1.0)  # one ulp apart: computed for itself
+    e3 = _core.map_jacobian_eigenvalues(W, np.array([s1, s3]))
+    assert eig_distance(e3[1], _core.map_jacobian_eigenvalues(W, s3[None])[0]) == 0.0

@@ -13,6 +13,9 @@
 #include <limits>
 #include <vector>
 #include <complex>
+#include <cstdint>
+#include <cstring>
+#include <unordered_map>
 #include <Eigen/Dense>
 #include <Eigen/Eigenvalues>
 #include "fastmem/eigenvalues.hpp"
@@ -40,9 +43,24 @@ enum FixedPointStatus : int { kFixed = 0, kStationary = 1, kNoProgress = 2, kMax
 
 // tanh in place, as sign(x) (1 - 2 / (exp(2|x|) + 1)): Eigen vectorises exp for double but not
 // tanh (std::tanh per element took half the map's time). Absolute error <= 2.3e-16 against
-// std::tanh (checked on a grid over [-200, 200]); tanh(0) = 0 exactly, |tanh| <= 1.
+// std::tanh (checked on a grid over [-200, 200]); tanh(0) = 0 exactly, |tanh| <= 1, and
+// tanh(-x) = -tanh(x) exactly (the map is odd when c = 0, see JacobianLibrary::add).
+// Eigen 3.4 has no packet sign() for double, and one non-vectorisable operation makes the whole
+// expression scalar (std::exp per element): with AVX2/FMA the magnitude is computed first,
+// vectorised, and the sign copied on by a plain loop (2.2x faster); the SSE2 build keeps the
+// single expression (there Eigen's exp is not faster than the C library's).
 inline void tanh_in_place(Vector& x) {
+#if defined(__AVX2__) && defined(__FMA__)
+  thread_local Vector r;
+  const Index n = x.size();
+  if (r.size() != n) r.resize(n);
+  r.array() = 1.0 - 2.0 / ((2.0 * x.array().abs()).exp() + 1.0);
+  double* xp = x.data();
+  const double* rp = r.data();
+  for (Index i = 0; i < n; ++i) xp[i] = std::copysign(rp[i], xp[i]);
+#else
   x.array() = (1.0 - 2.0 / ((2.0 * x.array().abs()).exp() + 1.0)) * x.array().sign();
+#endif
 }
 
 // out = F(S) = tanh(W S + c) without temporaries (the inner loop's O(N^2) work)
@@ -110,7 +128,6 @@ inline double speed_gradient_norm(const W_t& W, const Vector& f, const Vector& g
 // iterated to tol_q and polished, which would only reproduce p (deduplication keeps one copy).
 struct JacobianLibrary {
   std::vector<Vector> points;
-  std::vector<Eigen::PartialPivLU<Matrix>> lus;
   std::vector<Matrix> inverses;
   std::vector<double> q, grad_norm, radius;  // per point: its q, |grad q|, certified basin radius rho
   std::vector<Index> source;  // per point: the initial state whose search found it
@@ -136,19 +153,13 @@ struct JacobianLibrary {
     return best;
   }
 
-  // Add a fixed point (with its q and |grad q|) unless one within tol is there already (or the
-  // library is full).
-  template <class W_t>
-  void add(const W_t& W, const Vector& c, const Vector& p, double q_p, double grad_p, Index src, double tol,
-           double rcond_min) {
-    if (static_cast<Index>(points.size()) >= capacity) return;
+  bool near_known(const Vector& p, double tol) const {
     for (const Vector& x : points)
-      if ((x - p).norm() <= tol) return;
-    if (w_row_sq.size() != W.rows()) w_row_sq = W.rowwise().squaredNorm();
-    Eigen::PartialPivLU<Matrix> lu(residual_jacobian(W, tanh_map(W, c, p)));
-    if (!(lu.rcond() > rcond_min)) return;
-    Matrix inv = lu.inverse();
-    const double C = inv.colwise().norm().dot(w_row_sq.transpose());
+      if ((x - p).norm() <= tol) return true;
+    return false;
+  }
+
+  void push(const Vector& p, Index src, double q_p, double grad_p, double rho, Matrix inv) {
     points.push_back(p);
     source.push_back(src);
     P.conservativeResize(static_cast<Index>(points.size()), p.size());
@@ -156,9 +167,32 @@ struct JacobianLibrary {
     P_sq = P.rowwise().squaredNorm();
     q.push_back(q_p);
     grad_norm.push_back(grad_p);
-    radius.push_back(std::isfinite(C) && C > 0 ? 0.5 / (0.7699 * C) : 0.0);
+    radius.push_back(rho);
     inverses.push_back(std::move(inv));
-    lus.push_back(std::move(lu));
+  }
+
+  // Add a fixed point (with its q and |grad q|) unless one within tol is there already (or the
+  // library is full). With c = 0 the map is odd, F(-S) = -F(S) exactly (tanh_in_place and the
+  // matrix-vector product are odd in floating point), so -p is a fixed point with the same q,
+  // the same Jacobian diag(1 - p^2) W - I and hence the same inverse and basin radius: it is
+  // added too (source -1: no search found it), at no cost.
+  template <class W_t>
+  void add(const W_t& W, const Vector& c, const Vector& p, double q_p, double grad_p, Index src, double tol,
+           double rcond_min) {
+    if (static_cast<Index>(points.size()) >= capacity || near_known(p, tol)) return;
+    if (w_row_sq.size() != W.rows()) w_row_sq = W.rowwise().squaredNorm();
+    Eigen::PartialPivLU<Matrix> lu(residual_jacobian(W, tanh_map(W, c, p)));
+    if (!(lu.rcond() > rcond_min)) return;
+    Matrix inv = lu.inverse();
+    const double C = inv.colwise().norm().dot(w_row_sq.transpose());
+    const double rho = std::isfinite(C) && C > 0 ? 0.5 / (0.7699 * C) : 0.0;
+    const bool odd = (c.array() == 0.0).all();
+    if (odd && static_cast<Index>(points.size()) + 1 < capacity && !near_known(-p, tol) && p.norm() > tol) {
+      push(p, src, q_p, grad_p, rho, inv);
+      push(-p, -1, q_p, grad_p, rho, std::move(inv));
+    } else {
+      push(p, src, q_p, grad_p, rho, std::move(inv));
+    }
   }
 };
 
@@ -350,8 +384,8 @@ inline FixedPointTrace minimise_speed(const W_t& W, const Vector& c, Vector& s, 
 // All initial states (rows of S, K x N row-major), in parallel over states.
 // S is overwritten with the points reached; q, grad_norm, iterations, status have length K.
 //
-// With share_batch > 0 the states are taken in consecutive batches (share_batch / 8, / 4, / 2, then
-// share_batch each); after
+// With share_batch > 0 the states are taken in consecutive batches (1, 2, 4, ... up to
+// share_batch, then share_batch each); after
 // each batch the fixed points it found are factorised once into a JacobianLibrary that the
 // later batches use for chord steps (step 2 of minimise_speed). The library only changes
 // between batches and the batches are fixed by share_batch, not by the thread count, so the
@@ -368,10 +402,10 @@ inline void find_fixed_points(const W_t& W, const Vector& c, double* S, Index K,
   JacobianLibrary lib;
   // at most 256 MiB of shared factorisations and inverses
   lib.capacity = std::max<Index>(1, std::min<Index>(4096, (Index(1) << 24) / std::max<Index>(1, N * N)));
-  // Batches grow from share_batch / 8 to share_batch (doubling): the first searches, which find the
-  // library's points with factorisations of their own, are few; the schedule depends on K and
-  // share_batch only.
-  Index batch = share_batch > 0 ? std::max<Index>(1, share_batch / 8) : K;
+  // Batches grow from 1 to share_batch (doubling): the first searches, which find the library's
+  // points with factorisations of their own, are few, and each point found is shared as early as
+  // possible; the schedule depends on K and share_batch only.
+  Index batch = share_batch > 0 ? 1 : K;
   for (Index start = 0; start < K; start += batch, batch = std::min<Index>(share_batch > 0 ? share_batch : K, 2 * batch)) {
     const Index stop = std::min(K, start + batch);
     const JacobianLibrary* shared = share_batch > 0 ? &lib : nullptr;
@@ -385,7 +419,10 @@ inline void find_fixed_points(const W_t& W, const Vector& c, double* S, Index K,
       iterations[k] = tr.iterations;
       status[k] = tr.status;
       if (factorisations) factorisations[k] = tr.factorisations;
-      if (merged) merged[k] = tr.merged >= 0 ? static_cast<int>(lib.source[static_cast<std::size_t>(tr.merged)]) : -1;
+      if (merged)
+        merged[k] = tr.merged < 0 ? -1 : lib.source[static_cast<std::size_t>(tr.merged)] < 0
+                                             ? -2
+                                             : static_cast<int>(lib.source[static_cast<std::size_t>(tr.merged)]);
     }
     if (share_batch > 0 && stop < K)
       for (Index k = start; k < stop; ++k)
@@ -398,12 +435,36 @@ inline void find_fixed_points(const W_t& W, const Vector& c, double* S, Index K,
 // eig (K x N, row-major), each row sorted by decreasing modulus (NaN where the QR iteration
 // failed). Eigenvalues only, by real_eigenvalues (eigenvalues.hpp: Hessenberg + Francis QR on
 // the active window, about 1.7x faster than Eigen's EigenSolver at N = 100).
+//
+// Rows whose diagonal 1 - S^2 is bit-identical to an earlier row's have the same Jacobian; they
+// get a copy of its eigenvalues. (Without input and bias the map is odd, and a point -p found
+// as the mirror of p, see JacobianLibrary::add, is such a row.)
 template <class W_t>
 inline void map_jacobian_eigenvalues(const W_t& W, const double* S, Index K, std::complex<double>* eig,
                                      int n_threads) {
   const Index N = W.rows();
+  // first[k]: the first row with the same 1 - S^2 as row k (k itself if none)
+  std::vector<Index> first(static_cast<std::size_t>(K));
+  {
+    RowMatrix D = 1.0 - Eigen::Map<const RowMatrix>(S, K, N).array().square();
+    std::unordered_map<std::uint64_t, std::vector<Index>> seen;
+    for (Index k = 0; k < K; ++k) {
+      std::uint64_t h = 1469598103934665603ull;  // FNV-1a over the row's bytes
+      const unsigned char* bytes = reinterpret_cast<const unsigned char*>(D.row(k).data());
+      for (std::size_t b = 0; b < static_cast<std::size_t>(N) * sizeof(double); ++b) h = (h ^ bytes[b]) * 1099511628211ull;
+      std::vector<Index>& rows = seen[h];
+      first[static_cast<std::size_t>(k)] = k;
+      for (Index j : rows)
+        if (std::memcmp(D.row(j).data(), D.row(k).data(), static_cast<std::size_t>(N) * sizeof(double)) == 0) {
+          first[static_cast<std::size_t>(k)] = j;
+          break;
+        }
+      if (first[static_cast<std::size_t>(k)] == k) rows.push_back(k);
+    }
+  }
 #pragma omp parallel for schedule(dynamic, 1) num_threads(fastmem::resolve_threads(n_threads))
   for (Index k = 0; k < K; ++k) {
+    if (first[static_cast<std::size_t>(k)] != k) continue;
     const Vector s = Eigen::Map<const Vector>(S + k * N, N);
     std::complex<double>* ev = eig + k * N;
     real_eigenvalues(map_jacobian(W, s), ev);
@@ -414,6 +475,10 @@ inline void map_jacobian_eigenvalues(const W_t& W, const double* S, Index K, std
       if (a.real() != b.real()) return a.real() > b.real();
       return a.imag() > b.imag();
     });
+  }
+  for (Index k = 0; k < K; ++k) {
+    const Index j = first[static_cast<std::size_t>(k)];
+    if (j != k) std::copy(eig + j * N, eig + (j + 1) * N, eig + k * N);
   }
 }
 

@@ -35,7 +35,7 @@ from .._rng import RNGLike, as_generator
 from .._validation import as_float_array, check_bool, check_float, check_int, check_threads
 
 STATUS_NAMES = ("fixed", "stationary", "no_progress", "max_iter")
-SHARE_DECREASE = 0.05  # a shared-Jacobian chord step must divide q by 20 (else the search factorises its own)
+SHARE_DECREASE = 0.1  # a shared-Jacobian chord step must divide q by 10 (else the search factorises its own)
 SHARE_BATCH = 64  # initial states per batch when Jacobians are shared (fixed: results do not depend on threads)
 CENSUS_ROWS = ("0", "1", "2", "3", ">3")
 
@@ -328,9 +328,10 @@ def find_fixed_points(
         Consecutive steps that may reuse the last factorised Jacobian (chord steps, each
         accepted only if it at least halves |F(S) - S|); 0 gives pure Newton.
     share_jacobians : bool
-        Take the initial states in fixed batches of ``SHARE_BATCH`` (64); after each batch, factorise
+        Take the initial states in fixed batches (1, 2, 4, ... up to ``SHARE_BATCH`` = 64, then 64
+        each); after each batch, factorise
         the Jacobian once at every new fixed point, and let later searches try a chord step with the
-        factorisation of the known fixed point nearest to them (kept if it divides q by at least 20)
+        factorisation of the known fixed point nearest to them (kept if it divides q by at least 10)
         before factorising their own Jacobian. Most searches then end at an already known point with O(N^2) steps only (a few
         times faster for many initial states). The batches do not depend on the thread count, so
         neither do the results; but which point a search reaches can differ from
@@ -341,7 +342,9 @@ def find_fixed_points(
         is a contraction, so that p is the point it converges to and the only fixed point in the
         ball), and count it for p, instead of iterating it to ``tol_q`` and polishing it only to
         reproduce p. The points, their q and eigenvalues are those of the known points; only
-        the work differs (``merged`` counts such searches).
+        the work differs (``merged`` counts such searches). Without input and bias the map is
+        odd, so with every point p found, -p (same q, same Jacobian) is known too; eigenvalues
+        are computed once for points whose ``1 - S^2`` is bit-identical.
     n_threads : int, optional
 
     Returns
@@ -421,7 +424,7 @@ def find_fixed_points(
         factorisations=int(raw["factorisations"].sum()),
         n_initial=int(S0.shape[0]),
         n_outliers=n_outliers,
-        merged=int((raw["merged"] >= 0).sum()),
+        merged=int((raw["merged"] != -1).sum()),
         settings=settings,
         timings_ns={"search": t1 - t0, "deduplicate": t2 - t1, "eigenvalues": t3 - t2},
     )
