@@ -73,8 +73,7 @@ class ToeplitzGram {
     build_response(T);
     build_transforms(q, Psi);
     bool finite = forward_.allFinite() && inverse_.allFinite();
-    for (size_t f = 0; f < response_re_.size(); ++f)
-      finite = finite && response_re_[f].allFinite() && response_im_[f].allFinite();
+    for (const Matrix& H : response_) finite = finite && H.allFinite();
     require(finite, "W or Z is too large: the Gram matrix A^T A (with W^(N-1) = q^(N-1) U^(N-1)) overflows; rescale W or Z");
   }
 
@@ -106,12 +105,11 @@ class ToeplitzGram {
         // column f of spectrum is Re xhat (L x B), column F + f is Im xhat
         Eigen::Map<const Matrix> re(spectrum.col(f).data(), L, B), im(spectrum.col(F + f).data(), L, B);
         Eigen::Map<Matrix> ore(product.col(f).data(), L, B), oim(product.col(F + f).data(), L, B);
-        const Matrix& Hr = response_re_[size_t(f)];
-        const Matrix& Hi = response_im_[size_t(f)];
-        ore.noalias() = Hr * re;
-        ore.noalias() -= Hi * im;
-        oim.noalias() = Hi * re;
-        oim.noalias() += Hr * im;
+        const Matrix& H = response_[size_t(f)];
+        ore.noalias() = H.topLeftCorner(L, L) * re;
+        ore.noalias() += H.topRightCorner(L, L) * im;
+        oim.noalias() = H.bottomLeftCorner(L, L) * re;
+        oim.noalias() += H.bottomRightCorner(L, L) * im;
       }
 #pragma omp for schedule(static)
       for (Index blk = 0; blk < parts.count(); ++blk)
@@ -158,28 +156,24 @@ class ToeplitzGram {
     const int nthreads = resolve_threads(threads);
     std::vector<Matrix> T(size_t(N), Matrix::Zero(L, L));
     if (W.rows_decouple()) {
-      // P_j = U^j Z for a chunk of J lags at a time (O(M L) each, row blocks in parallel), then
-      // T_j = Z^T P_j, one (L x M)(M x L) product per lag, the lags in parallel: every product has
-      // the same shape whatever the thread count, so T does not depend on it.
-      const Index J = std::max<Index>(1, std::min<Index>(N, (Index(1) << 20) / std::max<Index>(1, M * L)));
-      const Matrix Zc = Z;
-      Matrix Pc(M, J * L), P = Zc, Pn(M, L);
-      const RowPartition parts(M);
-      for (Index j0 = 0; j0 < N; j0 += J) {
-        const Index nj = std::min(J, N - j0);
-        for (Index k = 0; k < nj; ++k) {
-          Pc.middleCols(k * L, L) = P;
-          if (j0 + k + 1 == N) break;
-#pragma omp parallel for schedule(static) num_threads(nthreads) if (nthreads > 1 && M * L >= 65536)
-          for (Index blk = 0; blk < parts.count(); ++blk) {
-            // row blocks must not split a 2x2 block: RowPartition starts are even for M >= 2
-            W.multiply_rows(P, Pn, parts.start(blk), parts.length(blk));
+      const Index chunks = std::min<Index>(8, std::max<Index>(1, M / 64));
+      const Index per = ((M + chunks - 1) / chunks + 1) / 2 * 2;
+      std::vector<std::vector<Matrix>> partial(static_cast<size_t>(chunks), std::vector<Matrix>(static_cast<size_t>(N)));
+#pragma omp parallel for schedule(static) num_threads(nthreads) if (nthreads > 1 && chunks > 1)
+      for (Index c = 0; c < chunks; ++c) {
+        const Index r0 = std::min(M, c * per), rn = std::min(M, r0 + per) - r0;
+        Matrix P = Matrix::Zero(M, L), Pn = Matrix::Zero(M, L);
+        P.middleRows(r0, rn) = Z.middleRows(r0, rn);
+        for (Index j = 0; j < N; ++j) {
+          partial[size_t(c)][size_t(j)].noalias() = Z.middleRows(r0, rn).transpose() * P.middleRows(r0, rn);
+          if (j + 1 < N && rn > 0) {
+            W.multiply_rows(P, Pn, r0, rn);
+            P.middleRows(r0, rn) = Pn.middleRows(r0, rn) / q;
           }
-          P = Pn / q;
         }
-#pragma omp parallel for schedule(static) num_threads(nthreads) if (nthreads > 1 && nj > 1)
-        for (Index k = 0; k < nj; ++k) T[size_t(j0 + k)].noalias() = Zc.transpose() * Pc.middleCols(k * L, L);
       }
+      for (Index j = 0; j < N; ++j)
+        for (Index c = 0; c < chunks; ++c) T[size_t(j)] += partial[size_t(c)][size_t(j)];
       return T;
     }
     const RowPartition parts(M);
@@ -194,8 +188,7 @@ class ToeplitzGram {
     return T;
   }
 
-  // response_re_[f] = Re That_f, response_im_[f] = Im That_f (L x L each: That_f x is
-  // (Re That_f + i Im That_f)(Re x + i Im x); two matrices, half the memory of the real 2L x 2L form), with
+  // response_[f] = [[Re That_f, -Im That_f], [Im That_f, Re That_f]] (2L x 2L), with
   //   Re That_f = T_0 + sum_j (T_j + T_j^T) cos(w_f j),  Im That_f = -sum_j (T_j - T_j^T) sin(w_f j)
   // for all f at once as two GEMMs over the lags j = 1..N-1.
   void build_response(const std::vector<Matrix>& T) {
@@ -213,11 +206,13 @@ class ToeplitzGram {
       }
     }
     Matrix re = sym * cosines, im = -(anti * sines);
-    response_re_.assign(size_t(F), Matrix());
-    response_im_.assign(size_t(F), Matrix());
+    response_.assign(size_t(F), Matrix());
     for (Index f = 0; f < F; ++f) {
-      response_re_[size_t(f)] = Eigen::Map<const Matrix>(re.col(f).data(), L, L) + T[0];
-      response_im_[size_t(f)] = Eigen::Map<const Matrix>(im.col(f).data(), L, L);
+      Matrix H(2 * L, 2 * L);
+      const Matrix r = Eigen::Map<const Matrix>(re.col(f).data(), L, L) + T[0];
+      const Eigen::Map<const Matrix> i(im.col(f).data(), L, L);
+      H << r, -i, i, r;
+      response_[size_t(f)] = std::move(H);
     }
   }
 
@@ -251,7 +246,7 @@ class ToeplitzGram {
   bool has_basis_ = false;
   std::vector<Matrix> T_;
   std::vector<double> decay_;  // q^(N-1-k)
-  std::vector<Matrix> response_re_, response_im_;
+  std::vector<Matrix> response_;
   Matrix forward_, inverse_;
 };
 
