@@ -90,6 +90,26 @@ inline Matrix residual_jacobian(const W_t& W, const Vector& f) {
   return J;
 }
 
+// J = dG/dS = diag(1 - F^2) W - I into an existing matrix (no allocation when J has the size)
+template <class W_t>
+inline void residual_jacobian_into(const W_t& W, const Vector& f, Matrix& J) {
+  J.noalias() = (1.0 - f.array().square()).matrix().asDiagonal() * W;
+  J.diagonal().array() -= 1.0;
+}
+
+// Work matrices of minimise_speed, one set per thread, reused by its searches: allocating and
+// freeing them per search and per factorisation (80 KB each at N = 100) made the C library
+// return the memory to the system and fault it back in (a tenth of the search time).
+struct SpeedWorkspace {
+  Matrix J;
+  Eigen::PartialPivLU<Matrix> lu;
+  Eigen::LLT<Matrix> llt;
+};
+inline SpeedWorkspace& speed_workspace() {
+  thread_local SpeedWorkspace ws;
+  return ws;
+}
+
 // dF/dS at a fixed point S* = F(S*): diag(1 - S*^2) W
 template <class W_t>
 inline Matrix map_jacobian(const W_t& W, const Vector& s) {
@@ -219,8 +239,9 @@ inline FixedPointTrace minimise_speed(const W_t& W, const Vector& c, Vector& s, 
   double q = 0.5 * g.squaredNorm();
   double mu = -1.0;  // LM damping, set from J^T J at the first LM step
   Vector s_new(N), f_new(N), d(N);
-  LU lu;  // allocated at the first factorisation (most searches on a known point never factorise)
-  Eigen::LLT<Matrix> llt;
+  SpeedWorkspace& ws = speed_workspace();
+  LU& lu = ws.lu;  // (have_lu says whether it holds a factorisation of this search's)
+  Eigen::LLT<Matrix>& llt = ws.llt;
   bool have_lu = false;        // lu holds a usable (well-conditioned) factorisation of some earlier J
   // the Jacobian of the last accepted chord/Newton step: this search's LU or a library inverse
   const LU* last_lu = nullptr;
@@ -264,7 +285,8 @@ inline FixedPointTrace minimise_speed(const W_t& W, const Vector& c, Vector& s, 
       // 1e-6 tol_q) while q > 1e-6 tol_q, refactorise at the current point
       if (opt.polish && q > 0.0) {
         if (last_lu == nullptr && last_inv == nullptr) {
-          lu.compute(residual_jacobian(W, f));
+          residual_jacobian_into(W, f, ws.J);
+          lu.compute(ws.J);
           ++tr.factorisations;
           last_lu = &lu;
         }
@@ -281,7 +303,8 @@ inline FixedPointTrace minimise_speed(const W_t& W, const Vector& c, Vector& s, 
           }
           if (slow || (p == 3 && q > 1e-6 * opt.tol_q)) {
             if (refreshes++ > 0 || q <= 1e-6 * opt.tol_q) break;
-            lu.compute(residual_jacobian(W, f));
+            residual_jacobian_into(W, f, ws.J);
+            lu.compute(ws.J);
             ++tr.factorisations;
             last_lu = &lu;
             last_inv = nullptr;
@@ -317,7 +340,8 @@ inline FixedPointTrace minimise_speed(const W_t& W, const Vector& c, Vector& s, 
       }
     }
     if (!accepted) {
-      const Matrix J = residual_jacobian(W, f);
+      residual_jacobian_into(W, f, ws.J);
+      const Matrix& J = ws.J;
       const Vector grad = J.transpose() * g;  // grad q = J^T G
       tr.grad_norm = grad.norm();
       if (tr.grad_norm < opt.tol_grad) { tr.status = kStationary; break; }
