@@ -525,5 +525,9 @@ register("fastmem._core.ToeplitzGram.apply", lambda: dict(_self=core_gram(), X=R
          call=lambda _self, **kw: _self.apply(**kw))
 register("fastmem._core.ToeplitzGram.to_dense", lambda: dict(_self=core_gram()), call=lambda _self: _self.to_dense())
 register("fastmem._core.lasso_gram", core_gram_args, call=lambda **kw: _core.lasso_gram(**kw)["coef"])
+register("fastmem._core.lasso_working_set_gram",
+         lambda: {k: v for k, v in core_gram_args().items() if k not in ("lipschitz", "reference", "settle_tol",
+                                                                          "settle_every")} | dict(p0=100),
+         call=lambda **kw: _core.lasso_working_set_gram(**kw)["coef"])
 register("fastmem._core.nuclear_norm_gram", lambda: {k: v for k, v in core_gram_args().items()} | dict(restart=True),
          call=lambda **kw: _core.nuclear_norm_gram(**kw)["coef"])

@@ -148,7 +148,7 @@ def test_warm_start_from_solution_is_immediate():
     lam = 0.1 * np.abs(A.T @ y).max()
     r = lasso(A, y, lam, tol=1e-8)
     r2 = lasso(A, y, lam, tol=1e-8, warm_start=r.coef)
-    assert r2.converged and r2.iterations <= 10 < r.iterations
+    assert r2.converged and r2.iterations <= 2 and r2.iterations < r.iterations
     assert r2.objective <= r.objective * (1 + 1e-12)
 
 

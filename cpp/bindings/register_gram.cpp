@@ -104,6 +104,33 @@ py::dict lasso_gram_py(const ToeplitzGram& G, const CArray& AtY, const CArray& y
   return d;
 }
 
+// Working sets on the Toeplitz Gram (identity basis): coordinate descent + Newton inner solves.
+py::dict lasso_working_set_gram_py(const ToeplitzGram& G, const CArray& AtY, const CArray& yy, const CArray& lam,
+                                   std::optional<CArray> X0, double tol, Index max_iter, Index p0, int n_threads) {
+  require(G.has_entries(), "the working-set Gram LASSO needs the identity basis (no temporal basis)");
+  GramInputs in = gram_inputs(G, AtY, yy, lam, X0, tol, max_iter, 0.0, std::nullopt, 0.0, 1);
+  require(p0 >= 1, "p0 must be >= 1");
+  LassoOptions opt;
+  opt.tol = tol;
+  opt.max_iter = max_iter;
+  opt.threads = checked_threads(n_threads);
+  WorkingSetOptions ws;
+  ws.p0 = p0;
+  LassoOutput res;
+  {
+    py::gil_scoped_release release;
+    res = lasso_working_set_gram(G, in.Q, in.yy, in.lam, in.X0, opt, ws);
+  }
+  py::dict d;
+  d["coef"] = batch_array(res.coef);
+  d["objective"] = values(res.objective);
+  d["gap"] = values(res.gap);
+  d["iterations"] = values(res.iterations);
+  d["converged"] = flags(res.converged);
+  d["lipschitz"] = 0.0;
+  return d;
+}
+
 py::dict nuclear_norm_gram_py(const ToeplitzGram& G, const CArray& AtY, const CArray& yy, const CArray& lam,
                               std::optional<CArray> X0, double tol, Index max_iter, double lipschitz, bool restart,
                               std::optional<CArray> reference, double settle_tol, Index settle_every, int n_threads) {
@@ -187,6 +214,11 @@ FASTMEM_REGISTER(gram) {
         py::arg("reference") = py::none(), py::arg("settle_tol") = 0.0, py::arg("settle_every") = 10,
         py::arg("n_threads") = 0,
         "FISTA LASSO in Gram form: minimise 0.5 yy_b - x.AtY_b + 0.5 x.G x + lam_b |x|_1 per row b of AtY (B, P).");
+  m.def("lasso_working_set_gram", &lasso_working_set_gram_py, py::arg("G"), py::arg("AtY"), py::arg("yy"),
+        py::arg("lam"), py::arg("X0") = py::none(), py::arg("tol") = 1e-6, py::arg("max_iter") = 10000,
+        py::arg("p0") = 100, py::arg("n_threads") = 0,
+        "Working-set LASSO in Gram form (identity basis): minimise 0.5 yy_b - x.AtY_b + 0.5 x.G x + lam_b |x|_1 "
+        "per row b of AtY (B, P), columns of G looked up from its Toeplitz blocks.");
   m.def("nuclear_norm_gram", &nuclear_norm_gram_py, py::arg("G"), py::arg("AtY"), py::arg("yy"), py::arg("lam"),
         py::arg("X0") = py::none(), py::arg("tol") = 1e-6, py::arg("max_iter") = 10000, py::arg("lipschitz") = 0.0,
         py::arg("restart") = true, py::arg("reference") = py::none(), py::arg("settle_tol") = 0.0,

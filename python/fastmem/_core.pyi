@@ -193,6 +193,17 @@ def lasso_gram(
     settle_every: int = 10,
     n_threads: int = 0,
 ) -> dict[str, Any]: ...
+def lasso_working_set_gram(
+    G: ToeplitzGram,
+    AtY: Array,
+    yy: Array,
+    lam: Array,
+    X0: Optional[Array] = None,
+    tol: float = 1e-6,
+    max_iter: int = 10000,
+    p0: int = 100,
+    n_threads: int = 0,
+) -> dict[str, Any]: ...
 def nuclear_norm_gram(
     G: ToeplitzGram,
     AtY: Array,

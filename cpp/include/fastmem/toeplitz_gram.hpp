@@ -68,6 +68,8 @@ class ToeplitzGram {
     T_ = toeplitz_blocks(W, Z, N, q, threads);
     const std::vector<Matrix>& T = T_;
     has_basis_ = Psi.size() != 0;
+    decay_.resize(size_t(N));
+    for (Index k = 0; k < N; ++k) decay_[size_t(k)] = std::pow(q, double(N - 1 - k));
     build_response(T);
     build_transforms(q, Psi);
     bool finite = forward_.allFinite() && inverse_.allFinite();
@@ -117,21 +119,22 @@ class ToeplitzGram {
     for (Index b = 0; b < B; ++b) Eigen::Map<Matrix>(out.col(b).data(), L, N) = yt.middleRows(b * L, L);
   }
 
-  // G[idx, idx] from the Toeplitz blocks in O(|idx|^2), for the identity basis; false (and out
-  // untouched) when a temporal basis mixes the time steps. Index i = k L + l.
+  // Entries of G straight from the Toeplitz blocks (O(1) each), for the identity basis only:
+  // with a temporal basis an entry mixes all time steps. Index i = k L + l.
+  bool has_entries() const { return !has_basis_; }
+  double entry(Index i, Index j) const {
+    const Index ki = i / L_, li = i % L_, kj = j / L_, lj = j % L_;
+    const double t = ki >= kj ? T_[size_t(ki - kj)](li, lj) : T_[size_t(kj - ki)](lj, li);
+    return decay_[size_t(ki)] * decay_[size_t(kj)] * t;
+  }
+
+  // G[idx, idx] in O(|idx|^2), for the identity basis; false (and out untouched) otherwise.
   bool submatrix(const std::vector<Index>& idx, Matrix& out) const {
     if (has_basis_) return false;
-    const Index n = Index(idx.size()), L = L_;
+    const Index n = Index(idx.size());
     out.resize(n, n);
-    for (Index b = 0; b < n; ++b) {
-      const Index kb = idx[size_t(b)] / L, lb = idx[size_t(b)] % L;
-      const double db = std::pow(q_, double(N_ - 1 - kb));
-      for (Index a = 0; a < n; ++a) {
-        const Index ka = idx[size_t(a)] / L, la = idx[size_t(a)] % L;
-        const double t = ka >= kb ? T_[size_t(ka - kb)](la, lb) : T_[size_t(kb - ka)](lb, la);
-        out(a, b) = std::pow(q_, double(N_ - 1 - ka)) * db * t;
-      }
-    }
+    for (Index b = 0; b < n; ++b)
+      for (Index a = 0; a < n; ++a) out(a, b) = entry(idx[size_t(a)], idx[size_t(b)]);
     return true;
   }
 
@@ -242,6 +245,7 @@ class ToeplitzGram {
   double q_;
   bool has_basis_ = false;
   std::vector<Matrix> T_;
+  std::vector<double> decay_;  // q^(N-1-k)
   std::vector<Matrix> response_;
   Matrix forward_, inverse_;
 };

@@ -153,6 +153,9 @@ def _lasso_gram(op: NetworkOperator, Yt: np.ndarray, lam: np.ndarray, X0t, psi, 
     G = _core.ToeplitzGram(op._op, psi, threads)
     AtY = _coefficient_adjoint(op, Yt.T, psi, threads)  # (P, B)
     yy = np.einsum("bm,bm->b", Yt, Yt)
+    if psi is None:  # Gram entries straight from the Toeplitz blocks: working sets, as for a dense A
+        return _core.lasso_working_set_gram(G, np.ascontiguousarray(AtY.T), yy, lam, X0t, tol, max_iter,
+                                            WORKING_SET_P0, threads)
     return _core.lasso_gram(G, np.ascontiguousarray(AtY.T), yy, lam, X0t, tol, max_iter, 0.0, None, 0.0, 10, threads)
 
 
@@ -184,18 +187,22 @@ def lasso(
     * ``"fista"``: FISTA on the whole problem; all columns of y advance together as
       matrix products (one apply and one adjoint of A Psi per step), converged
       columns leave the batch. The only driver for a NetworkOperator.
-    * ``"working_set"`` (dense A): FISTA on a growing subset W of the columns
-      (started from the largest correlations |a_j^T y|, extended by the KKT violators
+    * ``"working_set"`` (dense A): a growing subset W of the columns (started from
+      the largest correlations |a_j^T y|, extended by the KKT violators
       |a_j^T r| > lam of the whole problem after each inner solve, as celer does),
-      in Gram form on W, with a support polish (the least-squares solution on the
-      identified sign pattern, by Cholesky, accepted only when it lowers the
-      objective). Optimality is always checked on all columns. Columns of a batch
-      are solved independently, in parallel.
+      solved in Gram form on W by coordinate descent with Anderson extrapolation and
+      semismooth Newton steps: the minimiser on the face predicted by one coordinate
+      step (G_SS x_S = q_S - lam sign_S, a Cholesky factor updated as S changes),
+      kept when it lowers the objective. Optimality is always checked on all
+      columns. Columns of a batch are solved independently, in parallel.
+      ``iterations`` counts coordinate-descent epochs plus Newton steps.
 
     * ``"gram"`` (NetworkOperator whose W is a scaled orthogonal matrix, e.g. the
-      circle network): FISTA in Gram form on the block-Toeplitz ``A^T A``
-      (:class:`~fastmem.stm.ToeplitzGram`), whose products cost O(N L (N + L)) per
-      column whatever M; same iterates and stopping rule as ``"fista"``.
+      circle network): the block-Toeplitz ``A^T A`` (:class:`~fastmem.stm.ToeplitzGram`)
+      replaces A. With the identity basis, the same working sets as ``"working_set"``,
+      their Gram entries looked up from the Toeplitz blocks (nothing after the build
+      depends on M). With a temporal basis, FISTA in Gram form (products cost
+      O(N L (N + L)) per column whatever M), same stopping rule as ``"fista"``.
 
     ``"auto"`` picks ``"working_set"`` for a dense A, ``"gram"`` for a NetworkOperator
     with a scaled orthogonal W (and the identity or a temporal basis), and ``"fista"``

@@ -1,0 +1,116 @@
+"""Working-set LASSO with the coordinate-descent + semismooth-Newton inner solver, on a dense A and
+on the network's Toeplitz Gram (stm.lasso on a NetworkOperator with orthogonal W, identity basis).
+
+The Newton steps keep an updated Cholesky factor of G_SS (appends, block appends, removals), so
+these tests aim at the regimes that exercise it: supports of ~0.9 M next to the phase transition,
+working sets wider than the rank of A, tiny lam (more unknowns than measurements).
+"""
+
+import numpy as np
+import pytest
+import sklearn.linear_model
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from fastmem import _core
+from fastmem.reference import lasso as ref
+from fastmem.stm import NetworkOperator, lasso, measurement_operator, random_network, sparse_signal
+
+
+def _network_problem(M, L, N, K, noise, seed):
+    W, Z = random_network(M, L, rng=seed)
+    A = measurement_operator(W, Z, N)
+    _, a = sparse_signal(N, L, K, rng=seed + 1)
+    y = A @ a + noise * np.random.default_rng(seed + 2).standard_normal(M)
+    return A, NetworkOperator(W, Z, N), y
+
+
+def _reference_objective(A, y, lam):
+    """The optimum by scikit-learn's coordinate descent, run far past our tolerance."""
+    M = A.shape[0]
+    sk = sklearn.linear_model.Lasso(alpha=lam / M, fit_intercept=False, tol=1e-14, max_iter=1_000_000)
+    sk.fit(A, y)
+    return ref.objective(A, y, sk.coef_, lam)
+
+
+@settings(max_examples=20, deadline=None)
+@given(M=st.integers(2, 40), L=st.integers(1, 4), N=st.integers(1, 12), rho=st.floats(0.05, 0.8),
+       frac=st.floats(0.002, 0.9), seed=st.integers(0, 10_000))
+def test_network_working_set_reaches_the_optimum(M, L, N, rho, frac, seed):
+    K = max(1, min(N * L, int(rho * M)))
+    A, op, y = _network_problem(M, L, N, K, 0.01, seed)
+    lam = frac * np.abs(A.T @ y).max()
+    r_net = lasso(op, y, lam, tol=1e-10, max_iter=100_000, n_threads=1)
+    r_dense = lasso(A, y, lam, tol=1e-10, max_iter=100_000, n_threads=1)
+    F_ref = _reference_objective(A, y, lam)
+    for r in (r_net, r_dense):
+        assert r.converged
+        assert r.gap >= 0
+        # the certified gap bounds the distance to the optimum (Gram-form objectives: a few ulps of ||y||^2)
+        F = ref.objective(A, y, r.coef, lam)
+        assert F - F_ref <= 1e-9 * F_ref + 1e-12 * float(y @ y)
+        assert F_ref - F <= 1e-7 * F_ref + 1e-12 * float(y @ y)  # sklearn is not exactly optimal either
+
+
+@pytest.mark.parametrize("rho", [0.3, 0.5])
+def test_large_supports_next_to_the_transition(rho):
+    # the paper's regime at a tenth of its size: supports of ~0.9 M, cond(G_SS) ~ 1e3
+    M, L, N = 120, 10, 40
+    A, op, y = _network_problem(M, L, N, int(rho * M), 0.01, seed=3)
+    lam = 0.01 * np.sqrt(2 * np.log(N * L)) * np.sqrt((A**2).sum(axis=0).mean())
+    F_ref = _reference_objective(A, y, lam)
+    for operator in (op, A):
+        r = lasso(operator, y, lam, tol=1e-9, n_threads=1)
+        assert r.converged and r.gap <= 1e-9 * r.objective
+        F = ref.objective(A, y, r.coef, lam)
+        assert abs(F - F_ref) <= 1e-7 * F_ref
+        assert np.count_nonzero(r.coef) > 0.6 * M  # the regime the Newton updates are for
+
+
+def test_tiny_lam_more_unknowns_than_measurements_recovers_exactly():
+    # working sets wider than rank(A): the Newton faces are singular, the solver must still converge
+    N, L, M, K = 20, 5, 60, 6
+    A, op, _ = _network_problem(M, L, N, K, 0.0, seed=1)
+    _, a = sparse_signal(N, L, K, rng=7)
+    y = A @ a
+    for operator in (op, A):
+        r = lasso(operator, y, 1e-6, tol=1e-8, max_iter=50_000)
+        assert r.converged
+        np.testing.assert_allclose(r.coef, a, atol=1e-4)
+
+
+def test_gram_working_set_threads_and_batch_columns_agree():
+    M, L, N = 80, 6, 25
+    W, Z = random_network(M, L, rng=5)
+    op = NetworkOperator(W, Z, N)
+    A = measurement_operator(W, Z, N)
+    g = np.random.default_rng(9)
+    Y = np.stack([A @ sparse_signal(N, L, 30, rng=s)[1] + 0.01 * g.standard_normal(M) for s in range(3)], axis=1)
+    r1 = lasso(op, Y, 0.02, n_threads=1)
+    r2 = lasso(op, Y, 0.02, n_threads=2)
+    r3 = lasso(op, Y[:, 1], 0.02, n_threads=2)
+    np.testing.assert_array_equal(r1.coef, r2.coef)
+    np.testing.assert_array_equal(r1.iterations, r2.iterations)
+    np.testing.assert_allclose(r3.coef, r1.coef[:, 1], rtol=1e-12, atol=1e-14)
+
+
+def test_gram_working_set_warm_start_and_bad_input():
+    M, L, N = 50, 4, 15
+    A, op, y = _network_problem(M, L, N, 15, 0.01, seed=2)
+    r = lasso(op, y, 0.01, tol=1e-9)
+    r2 = lasso(op, y, 0.01, tol=1e-9, warm_start=r.coef)
+    assert r2.converged and r2.iterations <= 2
+    G = _core.ToeplitzGram(op._op, None, 1)
+    AtY = (A.T @ y)[None, :]
+    yy = np.array([y @ y])
+    with pytest.raises(ValueError, match="p0"):
+        _core.lasso_working_set_gram(G, AtY, yy, np.array([0.01]), None, 1e-6, 100, 0, 1)
+    with pytest.raises(ValueError, match="lam"):
+        _core.lasso_working_set_gram(G, AtY, yy, np.array([-1.0]), None, 1e-6, 100, 100, 1)
+    with pytest.raises(ValueError, match="AtY"):
+        _core.lasso_working_set_gram(G, AtY[:, :-1], yy, np.array([0.01]), None, 1e-6, 100, 100, 1)
+    with pytest.raises(ValueError, match="identity basis"):
+        from fastmem.stm import dct_basis
+
+        Gd = _core.ToeplitzGram(op._op, dct_basis(N), 1)
+        _core.lasso_working_set_gram(Gd, AtY, yy, np.array([0.01]), None, 1e-6, 100, 100, 1)
