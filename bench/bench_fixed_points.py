@@ -12,6 +12,14 @@ The same initial states (drawn from a test trajectory with noise) go to
 Every method's end points are deduplicated the same way (fastmem.dynamics.deduplicate, 1e-3) and counted:
 distinct points, distinct fixed points (q < tol_q = 1e-12), and their largest q.
 
+The headline ratio is the one with eigenvalues on both sides: FixedPointFinder computes the Jacobian's
+eigen-decomposition at every unique point after its optimisation, so its row adds that post-processing
+(numpy's LAPACK, eigenvalues only, to match what fastmem returns; FixedPointFinder also computes
+eigenvectors, which would make it slower) and fastmem's row includes its eigenvalues. fastmem uses
+structure the Adam side does not: searches that enter the certified basin of an already known point stop
+there (merged), and with no input and no bias the map is odd, so every point p found brings -p (same
+Jacobian) with it and eigenvalues are computed once per bit-identical Jacobian; the counts are printed.
+
     python bench/bench_fixed_points.py [--quick] [--model PATH] [--threads N]
 
 Without --model a delay-0 network is trained with fastmem.dynamics.train (seed 0) and cached in
@@ -212,8 +220,10 @@ def main(argv=None) -> int:
         f"simd {build_info()['simd_variant']} "
         f"(min of {n_fast} runs for fastmem and the post-processing, {n_slow} for Adam, 1 for scipy)",
     )
+    n_jac = len({(1.0 - p * p).tobytes() for p in res.points})
     print(f"\nfastmem census (0, 1, 2, 3, >3 unstable dims): {res.census()['total'].tolist()}; "
-          f"{res.factorisations} LU factorisations for {K} states")
+          f"{res.factorisations} LU factorisations for {K} states, {res.merged} searches merged into known points, "
+          f"eigenvalues computed for {n_jac} distinct Jacobians of the {len(res)} points")
     print(f"Adam-on-q optimisation / fastmem search + dedup: {t_adam / t_search:.1f}x;  "
           f"Adam + FixedPointFinder post-processing / full find_fixed_points: {(t_adam + t_post) / t_fm:.1f}x;  "
           f"scipy root / fastmem search + dedup: {t_root / t_search:.1f}x")

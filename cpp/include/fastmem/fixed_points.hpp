@@ -90,6 +90,26 @@ inline Matrix residual_jacobian(const W_t& W, const Vector& f) {
   return J;
 }
 
+// J = dG/dS = diag(1 - F^2) W - I into an existing matrix (no allocation when J has the size)
+template <class W_t>
+inline void residual_jacobian_into(const W_t& W, const Vector& f, Matrix& J) {
+  J.noalias() = (1.0 - f.array().square()).matrix().asDiagonal() * W;
+  J.diagonal().array() -= 1.0;
+}
+
+// Work matrices of minimise_speed, one set per thread, reused by its searches: allocating and
+// freeing them per search and per factorisation (80 KB each at N = 100) made the C library
+// return the memory to the system and fault it back in (a tenth of the search time).
+struct SpeedWorkspace {
+  Matrix J;
+  Eigen::PartialPivLU<Matrix> lu;
+  Eigen::LLT<Matrix> llt;
+};
+inline SpeedWorkspace& speed_workspace() {
+  thread_local SpeedWorkspace ws;
+  return ws;
+}
+
 // dF/dS at a fixed point S* = F(S*): diag(1 - S*^2) W
 template <class W_t>
 inline Matrix map_jacobian(const W_t& W, const Vector& s) {
@@ -176,22 +196,46 @@ struct JacobianLibrary {
   // matrix-vector product are odd in floating point), so -p is a fixed point with the same q,
   // the same Jacobian diag(1 - p^2) W - I and hence the same inverse and basin radius: it is
   // added too (source -1: no search found it), at no cost.
+  //
+  // The point is first polished in place (p, q_p, grad_p are the finding search's result and are
+  // updated): chord steps with the LU at p0, the point as found, while they lower q (at most 4).
+  // Every search merged into p returns p and its q, so p should be as good as the searches that
+  // would otherwise have ended there made it. The basin radius is that of the chord map with
+  // A = J(p0)^-1 around the polished p: |T'(S)| <= 0.7699 C |S - p0| <= 0.7699 C (rho + |p - p0|),
+  // so the radius 0.5 / (0.7699 C) shrinks by |p - p0|.
   template <class W_t>
-  void add(const W_t& W, const Vector& c, const Vector& p, double q_p, double grad_p, Index src, double tol,
+  void add(const W_t& W, const Vector& c, Eigen::Map<Vector> p, double& q_p, double& grad_p, Index src, double tol,
            double rcond_min) {
     if (static_cast<Index>(points.size()) >= capacity || near_known(p, tol)) return;
     if (w_row_sq.size() != W.rows()) w_row_sq = W.rowwise().squaredNorm();
-    Eigen::PartialPivLU<Matrix> lu(residual_jacobian(W, tanh_map(W, c, p)));
+    const Vector p0 = p;
+    Vector f = tanh_map(W, c, p0);
+    Eigen::PartialPivLU<Matrix> lu(residual_jacobian(W, f));
     if (!(lu.rcond() > rcond_min)) return;
+    Vector x = p0, g = f - x;
+    for (int step = 0; step < 4 && q_p > 0.0; ++step) {
+      const Vector x_new = x - lu.solve(g);
+      const Vector f_new = tanh_map(W, c, x_new);
+      const double q_new = speed(f_new, x_new);
+      if (!(q_new < q_p)) break;
+      x = x_new;
+      f = f_new;
+      g = f - x;
+      q_p = q_new;
+    }
+    if (x != p0) {
+      p = x;
+      grad_p = speed_gradient_norm(W, f, g);
+    }
     Matrix inv = lu.inverse();
     const double C = inv.colwise().norm().dot(w_row_sq.transpose());
-    const double rho = std::isfinite(C) && C > 0 ? 0.5 / (0.7699 * C) : 0.0;
+    const double rho = std::isfinite(C) && C > 0 ? std::max(0.0, 0.5 / (0.7699 * C) - (x - p0).norm()) : 0.0;
     const bool odd = (c.array() == 0.0).all();
-    if (odd && static_cast<Index>(points.size()) + 1 < capacity && !near_known(-p, tol) && p.norm() > tol) {
-      push(p, src, q_p, grad_p, rho, inv);
-      push(-p, -1, q_p, grad_p, rho, std::move(inv));
+    if (odd && static_cast<Index>(points.size()) + 1 < capacity && !near_known(-x, tol) && x.norm() > tol) {
+      push(x, src, q_p, grad_p, rho, inv);
+      push(-x, -1, q_p, grad_p, rho, std::move(inv));
     } else {
-      push(p, src, q_p, grad_p, rho, std::move(inv));
+      push(x, src, q_p, grad_p, rho, std::move(inv));
     }
   }
 };
@@ -219,8 +263,9 @@ inline FixedPointTrace minimise_speed(const W_t& W, const Vector& c, Vector& s, 
   double q = 0.5 * g.squaredNorm();
   double mu = -1.0;  // LM damping, set from J^T J at the first LM step
   Vector s_new(N), f_new(N), d(N);
-  LU lu;  // allocated at the first factorisation (most searches on a known point never factorise)
-  Eigen::LLT<Matrix> llt;
+  SpeedWorkspace& ws = speed_workspace();
+  LU& lu = ws.lu;  // (have_lu says whether it holds a factorisation of this search's)
+  Eigen::LLT<Matrix>& llt = ws.llt;
   bool have_lu = false;        // lu holds a usable (well-conditioned) factorisation of some earlier J
   // the Jacobian of the last accepted chord/Newton step: this search's LU or a library inverse
   const LU* last_lu = nullptr;
@@ -264,7 +309,8 @@ inline FixedPointTrace minimise_speed(const W_t& W, const Vector& c, Vector& s, 
       // 1e-6 tol_q) while q > 1e-6 tol_q, refactorise at the current point
       if (opt.polish && q > 0.0) {
         if (last_lu == nullptr && last_inv == nullptr) {
-          lu.compute(residual_jacobian(W, f));
+          residual_jacobian_into(W, f, ws.J);
+          lu.compute(ws.J);
           ++tr.factorisations;
           last_lu = &lu;
         }
@@ -281,7 +327,8 @@ inline FixedPointTrace minimise_speed(const W_t& W, const Vector& c, Vector& s, 
           }
           if (slow || (p == 3 && q > 1e-6 * opt.tol_q)) {
             if (refreshes++ > 0 || q <= 1e-6 * opt.tol_q) break;
-            lu.compute(residual_jacobian(W, f));
+            residual_jacobian_into(W, f, ws.J);
+            lu.compute(ws.J);
             ++tr.factorisations;
             last_lu = &lu;
             last_inv = nullptr;
@@ -317,7 +364,8 @@ inline FixedPointTrace minimise_speed(const W_t& W, const Vector& c, Vector& s, 
       }
     }
     if (!accepted) {
-      const Matrix J = residual_jacobian(W, f);
+      residual_jacobian_into(W, f, ws.J);
+      const Matrix& J = ws.J;
       const Vector grad = J.transpose() * g;  // grad q = J^T G
       tr.grad_norm = grad.norm();
       if (tr.grad_norm < opt.tol_grad) { tr.status = kStationary; break; }
@@ -427,7 +475,7 @@ inline void find_fixed_points(const W_t& W, const Vector& c, double* S, Index K,
     if (share_batch > 0 && stop < K)
       for (Index k = start; k < stop; ++k)
         if (status[k] == kFixed)
-          lib.add(W, c, Eigen::Map<const Vector>(S + k * N, N), q[k], grad_norm[k], k, share_tol, opt.rcond_min);
+          lib.add(W, c, Eigen::Map<Vector>(S + k * N, N), q[k], grad_norm[k], k, share_tol, opt.rcond_min);
   }
 }
 
