@@ -433,7 +433,7 @@ def test_constrained_scale_equivariance_far_from_one():
 @pytest.mark.parametrize("matrix_free", [False, True])
 def test_continuation_edge_lams_in_one_batch(matrix_free):
     # lam = 0 (no stages), lam above lam_max (solution 0, no stages), a tiny lam (many stages)
-    # and a warm-started column (no stages) in one batch: each column as plain FISTA finds it
+    # in one batch: each column as restarted FISTA finds it; a warm start (no stages) stays put
     N, L, M = 9, 5, 40
     rng = np.random.default_rng(21)
     W, Z = random_network(M, L, rng=rng)
