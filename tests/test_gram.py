@@ -41,6 +41,22 @@ def test_dense_orthogonal_network_and_threads_agree():
     np.testing.assert_allclose(one, dense_gram(Wb, Zb, 6) @ x, atol=1e-11)
 
 
+@pytest.mark.parametrize("M", [8, 9])
+def test_block_diagonal_with_reflections_takes_the_general_build(M):
+    # the rotation fast path (two GEMMs over cos/sin(j theta)) must not take a reflection block;
+    # the general block-diagonal build must still give A^T A (odd M: a trailing -1 block)
+    W, Z = stm.random_network(M, 3, radius=0.9, rng=6)
+    c, s = np.cos(0.4), np.sin(0.4)
+    W[2:4, 2:4] = 0.9 * np.array([[c, s], [s, -c]])
+    if M % 2:
+        W[-1, -1] = -0.9
+    G = stm.ToeplitzGram(W, Z, 6)
+    ref = dense_gram(W, Z, 6)
+    np.testing.assert_allclose(G.todense(), ref, atol=1e-12 * np.abs(ref).max())
+    Wr, _ = stm.random_network(M, 3, radius=0.9, rng=6)  # all rotations: the fast path
+    np.testing.assert_allclose(stm.ToeplitzGram(Wr, Z, 6).todense(), dense_gram(Wr, Z, 6), atol=1e-12 * np.abs(ref).max())
+
+
 def test_not_orthogonal_is_refused():
     W, Z = stm.random_network(10, 2, kind="gaussian", rng=0)
     with pytest.raises(ValueError, match="orthogonal"):

@@ -19,7 +19,7 @@ from fastmem.stm import (
     random_network,
     rmse,
 )
-from fastmem.stm.nuclear_norm import auto_lam
+from fastmem.stm.nuclear_norm import CONTINUATION_FACTOR, GREEDY_STEP, STAGE_TOL, auto_lam
 
 
 def _problem(N, L, M, R, seed, noise=0.0):
@@ -85,28 +85,73 @@ def test_solver_matches_reference(N, L, M, R, frac, seed):
         assert np.all(fast.S_hat == 0.0) and fast.rank == 0
 
 
-@pytest.mark.parametrize("restart", [False, True])
-def test_reference_runs_the_same_iteration_as_the_core(restart):
-    # Same Lipschitz constant, same rule: the numpy FISTA (with or without adaptive restart) and
-    # the C++ solver take the same steps, so after k steps the iterates agree to rounding.
-    A, S, y = _problem(8, 6, 30, 2, seed=3, noise=0.05)
-    lam = 0.05 * _lam_max(A, y, 8, 6)
+# (restart, method, continuation) of the core; the reference gets the same options
+ITERATIONS = [(False, "fista", False), (True, "fista", False), (True, "greedy", False), (True, "fista", True),
+              (True, "greedy", True)]
+
+
+def _ref_options(restart, method, continuation):
+    return dict(accelerated=True, restart=restart, greedy=GREEDY_STEP if method == "greedy" else 0.0,
+                continuation=CONTINUATION_FACTOR if continuation else 0.0, stage_tol=STAGE_TOL)
+
+
+@pytest.mark.parametrize("restart, method, continuation", ITERATIONS)
+@pytest.mark.parametrize("matrix_free", [False, True])
+def test_reference_runs_the_same_iteration_as_the_core(restart, method, continuation, matrix_free):
+    # Same Lipschitz constant, same rule: the numpy FISTA (with or without adaptive restart, greedy
+    # or not, with or without continuation) and the C++ solver (A form, or Gram form on an
+    # orthogonal network) take the same steps, so after k steps the iterates agree to rounding.
+    N, L = 8, 6
+    if matrix_free:
+        rng = np.random.default_rng(3)
+        W, Z = random_network(30, L, rng=rng)
+        op = NetworkOperator(W, Z, N)
+        A = op.todense()
+        y = A @ (rng.standard_normal((N, 2)) @ rng.standard_normal((2, L))).reshape(-1) + 0.05 * rng.standard_normal(30)
+    else:
+        A, S, y = _problem(N, L, 30, 2, seed=3, noise=0.05)
+        op = A
+    lam = 0.01 * _lam_max(A, y, N, L)
     lip = 1.5 * np.linalg.norm(A, 2) ** 2  # generous: the core's step safeguard never fires
-    for k in (1, 7, 40):
-        fast = nuclear_norm(A, y, (8, 6), lam, tol=0.0, max_iter=k, lipschitz=lip, restart=restart)
-        slow = ref.nuclear_norm(A, y, (8, 6), lam, tol=0.0, max_iter=k, lipschitz=lip, accelerated=True,
-                                restart=restart)
+    opts = dict(restart=restart, method=method, continuation=continuation)
+    for k in (1, 7, 40, 150):
+        fast = nuclear_norm(op, y, (N, L), lam, tol=0.0, max_iter=k, lipschitz=lip, **opts)
+        slow = ref.nuclear_norm(A, y, (N, L), lam, tol=0.0, max_iter=k, lipschitz=lip,
+                                **_ref_options(restart, method, continuation))
         assert fast.iterations == slow.iterations == k
-        np.testing.assert_allclose(fast.S_hat, slow.S_hat, rtol=0, atol=1e-9 * np.abs(slow.S_hat).max())
-        assert fast.objective == pytest.approx(slow.objective, rel=1e-10)
+        np.testing.assert_allclose(fast.S_hat, slow.S_hat, rtol=0, atol=1e-8 * np.abs(slow.S_hat).max())
+        assert fast.objective == pytest.approx(slow.objective, rel=1e-9)
+    # with a tolerance: both stop at the same step (continuation: after the same stages)
+    fast = nuclear_norm(op, y, (N, L), lam, tol=1e-5, lipschitz=lip, **opts)
+    slow = ref.nuclear_norm(A, y, (N, L), lam, tol=1e-5, lipschitz=lip, **_ref_options(restart, method, continuation))
+    assert fast.converged and slow.converged and abs(fast.iterations - slow.iterations) <= 1
     # the target stop: the first iterate at or below the target objective
-    target = nuclear_norm(A, y, (8, 6), lam, tol=1e-4, lipschitz=lip).objective
-    hit = ref.nuclear_norm(A, y, (8, 6), lam, tol=0.0, lipschitz=lip, accelerated=True, restart=restart,
-                           target_objective=target)
-    assert hit.converged and hit.objective <= target
-    before = ref.nuclear_norm(A, y, (8, 6), lam, tol=0.0, max_iter=hit.iterations - 1, lipschitz=lip,
-                              accelerated=True, restart=restart)
-    assert before.objective > target
+    target = nuclear_norm(op, y, (N, L), lam, tol=1e-4, lipschitz=lip, **opts).objective
+    hit = ref.nuclear_norm(A, y, (N, L), lam, tol=0.0, lipschitz=lip, target_objective=target,
+                           **_ref_options(restart, method, continuation))
+    assert hit.converged and hit.objective <= target * (1 + 1e-13)
+    before = ref.nuclear_norm(A, y, (N, L), lam, tol=0.0, max_iter=hit.iterations - 1, lipschitz=lip,
+                              **_ref_options(restart, method, continuation))
+    assert before.objective > target * (1 - 1e-13)  # (the check in the loop and the SVD round differently)
+
+
+def test_greedy_and_continuation_reach_the_same_optimum_in_fewer_steps():
+    # on a network-sized problem where the rank settles slowly (many singular values above the
+    # first thresholds): each acceleration finds the optimum of plain FISTA, and together they pay
+    rng = np.random.default_rng(11)
+    N, L, M = 30, 12, 150
+    W, Z = random_network(M, L, rng=rng)
+    op = NetworkOperator(W, Z, N)
+    S = rng.standard_normal((N, 3)) @ rng.standard_normal((3, L))
+    y = op.matvec(S.reshape(-1)) + 0.01 * rng.standard_normal(M)
+    lam = auto_lam(op, 0.01)
+    runs = {(m, c): nuclear_norm(op, y, None, lam, tol=1e-9, max_iter=50000, method=m, continuation=c)
+            for m in ("fista", "greedy") for c in (False, True)}
+    base = runs[("fista", False)]
+    for key, res in runs.items():
+        assert res.converged, key
+        assert res.objective == pytest.approx(base.objective, rel=1e-8), key
+    assert runs[("greedy", True)].iterations < base.iterations
 
 
 # ---------------------------------------------------------------- agreement with cvxpy
@@ -233,9 +278,13 @@ def test_warm_start_and_options():
     for svd in ("bdc", "jacobi"):
         other = nuclear_norm(A, y, (10, 6), lam, svd=svd, tol=1e-9, lipschitz=cold.lipschitz)
         assert other.objective == pytest.approx(cold.objective, rel=1e-9)
-    plain = nuclear_norm(A, y, (10, 6), lam, restart=False, tol=1e-9)
+    plain = nuclear_norm(A, y, (10, 6), lam, restart=False, tol=1e-9, method="fista", continuation=False)
+    restarted = nuclear_norm(A, y, (10, 6), lam, tol=1e-9, method="fista", continuation=False)
     assert plain.objective == pytest.approx(cold.objective, rel=1e-8)
-    assert cold.iterations < plain.iterations  # the restart pays
+    assert restarted.objective == pytest.approx(cold.objective, rel=1e-8)
+    assert restarted.iterations < plain.iterations  # the restart pays
+    # restart=False only concerns FISTA: greedy FISTA always restarts
+    assert nuclear_norm(A, y, (10, 6), lam, restart=False, tol=1e-9).iterations == cold.iterations
     capped = nuclear_norm(A, y, (10, 6), lam, max_iter=3)
     assert capped.iterations == 3 and not capped.converged
     zero = nuclear_norm(A, y, (10, 6), lam, max_iter=0)
@@ -311,6 +360,10 @@ def test_bad_input_messages():
         nuclear_norm(NetworkOperator(W, Z, 5), y, (4, 5), 0.1)
     with pytest.raises(ValueError, match="eps"):
         nuclear_norm_constrained(A, y, (5, 4), 0.0)
+    with pytest.raises(ValueError, match="method"):
+        nuclear_norm(A, y, (5, 4), 0.1, method="nesterov")
+    with pytest.raises(TypeError, match="continuation"):
+        nuclear_norm(A, y, (5, 4), 0.1, continuation=0.3)
 
 
 def test_core_checks_its_own_arguments():
@@ -327,6 +380,10 @@ def test_core_checks_its_own_arguments():
         _core.nuclear_norm_fista(A, y[:, None], np.array([0.1]), 5, 4, S0=np.zeros((2, 20)))
     with pytest.raises(ValueError):
         _core.singular_value_threshold(np.zeros((1, 3, 3)), np.array([-1.0]))
+    for bad in (dict(greedy=0.5), dict(greedy=2.0), dict(continuation=1.0), dict(continuation=-0.1),
+                dict(stage_tol=0.0), dict(stage_tol=np.nan)):
+        with pytest.raises(ValueError, match=next(iter(bad))):
+            _core.nuclear_norm_fista(A, y[:, None], np.array([0.1]), 5, 4, **bad)
 
 
 def test_scale_equivariance_of_y_and_A_far_from_one():
@@ -346,3 +403,28 @@ def test_scale_equivariance_of_y_and_A_far_from_one():
     np.testing.assert_allclose(small.S_hat * 1e-150, base.S_hat, rtol=0, atol=1e-8 * np.abs(base.S_hat).max())
     assert small.lipschitz / 1e-300 == pytest.approx(base.lipschitz, rel=1e-6)
     assert small.nuclear_norm * 1e-150 == pytest.approx(base.nuclear_norm, rel=1e-8)
+
+
+def test_constrained_scale_equivariance_far_from_one():
+    # S(c y, c eps) = c S(y, eps) with lam -> c lam, and S(a A, y, eps) = S(A, y, eps) / a with
+    # lam -> a lam, also where squares of c y or a A would underflow.
+    A, S, y = _problem(5, 4, 14, 1, seed=8, noise=0.01)
+    eps = 0.3 * np.linalg.norm(y - A @ S.reshape(-1)) + 0.05 * np.linalg.norm(y)
+    base = nuclear_norm_constrained(A, y, (5, 4), eps, rtol=1e-6, tol=1e-10)
+    assert base.converged and base.residual_norm == pytest.approx(eps, rel=1e-5)
+    atol = 1e-6 * np.abs(base.S_hat).max()
+    both = nuclear_norm_constrained(A, np.stack([y, 1e-280 * y], axis=1), (5, 4), np.array([eps, 1e-280 * eps]),
+                                    rtol=1e-6, tol=1e-10)
+    assert np.all(both.converged)
+    np.testing.assert_allclose(both.S_hat[0], base.S_hat, rtol=0, atol=atol)
+    np.testing.assert_allclose(both.S_hat[1] / 1e-280, base.S_hat, rtol=0, atol=atol)
+    assert both.lam[1] / 1e-280 == pytest.approx(base.lam, rel=1e-6)
+    assert both.residual_norm[1] / 1e-280 == pytest.approx(eps, rel=1e-5)
+    small = nuclear_norm_constrained(1e-150 * A, y, (5, 4), eps, rtol=1e-6, tol=1e-10)
+    assert small.converged
+    np.testing.assert_allclose(small.S_hat * 1e-150, base.S_hat, rtol=0, atol=atol)
+    assert small.lam / 1e-150 == pytest.approx(base.lam, rel=1e-6)
+    assert small.nuclear_norm * 1e-150 == pytest.approx(base.nuclear_norm, rel=1e-6)
+    assert small.lipschitz / 1e-300 == pytest.approx(base.lipschitz, rel=1e-6)
+    # without the rescaling, the 1e-280 column would underflow (its squares are 0 in float64)
+    assert (1e-280 * y) @ (1e-280 * y) == 0.0

@@ -133,7 +133,8 @@ py::dict lasso_working_set_gram_py(const ToeplitzGram& G, const CArray& AtY, con
 
 py::dict nuclear_norm_gram_py(const ToeplitzGram& G, const CArray& AtY, const CArray& yy, const CArray& lam,
                               std::optional<CArray> X0, double tol, Index max_iter, double lipschitz, bool restart,
-                              std::optional<CArray> reference, double settle_tol, Index settle_every, int n_threads) {
+                              std::optional<CArray> reference, double settle_tol, Index settle_every, int n_threads,
+                              double greedy, double continuation, double stage_tol) {
   GramInputs in = gram_inputs(G, AtY, yy, lam, X0, tol, max_iter, lipschitz, reference, settle_tol, settle_every);
   if (reference) in.settle.reference = &in.reference;
   std::vector<char> settled;
@@ -143,6 +144,7 @@ py::dict nuclear_norm_gram_py(const ToeplitzGram& G, const CArray& AtY, const CA
   opt.lipschitz = lipschitz;
   opt.restart = restart;
   opt.threads = checked_threads(n_threads);
+  set_acceleration(opt, greedy, continuation, stage_tol);
   NuclearNormResult r;
   {
     py::gil_scoped_release release;
@@ -222,6 +224,7 @@ FASTMEM_REGISTER(gram) {
   m.def("nuclear_norm_gram", &nuclear_norm_gram_py, py::arg("G"), py::arg("AtY"), py::arg("yy"), py::arg("lam"),
         py::arg("X0") = py::none(), py::arg("tol") = 1e-6, py::arg("max_iter") = 10000, py::arg("lipschitz") = 0.0,
         py::arg("restart") = true, py::arg("reference") = py::none(), py::arg("settle_tol") = 0.0,
-        py::arg("settle_every") = 10, py::arg("n_threads") = 0,
+        py::arg("settle_every") = 10, py::arg("n_threads") = 0, py::arg("greedy") = 0.0,
+        py::arg("continuation") = 0.0, py::arg("stage_tol") = 1e-3,
         "FISTA + SVT in Gram form: minimise 0.5 yy_b - x.AtY_b + 0.5 x.G x + lam_b ||S||_* (x = vec S, S (N, L)).");
 }

@@ -57,7 +57,8 @@ py::array_t<double> vector_out(const V& v) {
 
 py::dict nuclear_norm_py(const py::object& A, const CArray& Y, const CArray& lam, Index N, Index L,
                          std::optional<CArray> S0, double tol, Index max_iter, double lipschitz,
-                         const std::string& svd, bool restart, int n_threads) {
+                         const std::string& svd, bool restart, int n_threads, double greedy, double continuation,
+                         double stage_tol) {
   require(N >= 1 && L >= 1, "N and L must be >= 1");
   auto y = as_matrix(Y, "y");  // (M, B) row-major
   auto lv = as_vector(lam, "lam");
@@ -70,6 +71,7 @@ py::dict nuclear_norm_py(const py::object& A, const CArray& Y, const CArray& lam
   opt.svd = parse_svd(svd);
   opt.restart = restart;
   opt.threads = checked_threads(n_threads);
+  set_acceleration(opt, greedy, continuation, stage_tol);
   require(std::isfinite(tol) && tol >= 0.0, "tol must be finite and >= 0");
   require(max_iter >= 0, "max_iter must be >= 0");
   require(std::isfinite(lipschitz) && lipschitz >= 0.0, "lipschitz must be finite and >= 0 (0 = estimate)");
@@ -148,6 +150,7 @@ FASTMEM_REGISTER(nuclear_norm) {
   m.def("nuclear_norm_fista", &nuclear_norm_py, py::arg("A"), py::arg("y"), py::arg("lam"), py::arg("N"),
         py::arg("L"), py::arg("S0") = py::none(), py::arg("tol") = 1e-6, py::arg("max_iter") = 10000,
         py::arg("lipschitz") = 0.0, py::arg("svd") = "gram", py::arg("restart") = true, py::arg("n_threads") = 0,
+        py::arg("greedy") = 0.0, py::arg("continuation") = 0.0, py::arg("stage_tol") = 1e-3,
         "FISTA + SVT for min 0.5||y_b - A vec(S_b)||^2 + lam_b ||S_b||_*; y (M, B), lam (B,), S0 (B, N*L). "
         "A: dense (M, N*L) array or NetworkOperator. Returns a dict.");
   m.def("operator_norm_squared", &operator_norm_squared_py, py::arg("A"), py::arg("n_threads") = 0,

@@ -163,6 +163,9 @@ def nuclear_norm_fista(
     svd: str = "gram",
     restart: bool = True,
     n_threads: int = 0,
+    greedy: float = 0.0,
+    continuation: float = 0.0,
+    stage_tol: float = 1e-3,
 ) -> dict[str, Any]: ...
 def operator_norm_squared(A: Any, n_threads: int = 0) -> float: ...
 def singular_value_threshold(S: Array, tau: Array, svd: str = "gram", n_threads: int = 0) -> Tuple[Array, Array, Array]: ...
@@ -218,4 +221,7 @@ def nuclear_norm_gram(
     settle_tol: float = 0.0,
     settle_every: int = 10,
     n_threads: int = 0,
+    greedy: float = 0.0,
+    continuation: float = 0.0,
+    stage_tol: float = 1e-3,
 ) -> dict[str, Any]: ...

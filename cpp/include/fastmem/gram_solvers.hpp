@@ -50,6 +50,20 @@ double gram_norm(const GramOp& G, int threads, int iters = 40) {
   return 1.02 * est;
 }
 
+namespace detail {
+// G seen as an operator A with A^T A = G (apply: G, adjoint: identity), for the Lanczos
+// estimate of operator_norm_squared: ||G||_2 to 1% in ~10-20 products where the power
+// iteration of gram_norm often runs its 40.
+template <class GramOp>
+struct GramAsNormalOperator {
+  const GramOp& G;
+  Index rows() const { return G.rows(); }
+  Index cols() const { return G.cols(); }
+  void apply(const ConstMatrixRef& V, MatrixRef out, int threads) const { G.apply(V, out, threads); }
+  void adjoint(const ConstMatrixRef& Y, MatrixRef out, int) const { out = Y; }
+};
+}  // namespace detail
+
 // Support polish (as in the working-set solver): once a column's sign pattern has been the
 // same for `after` steps and has at most `max_support` non-zeros, the minimiser of the
 // objective on that face, G_SS x_S = q_S - lam sign_S (Cholesky), is tried; it is kept when its
@@ -292,7 +306,9 @@ NuclearNormResult nuclear_norm_gram(const GramOp& G, const ConstMatrixRef& Q, co
   res.objective = res.residual_norm = res.nuclear_norm = Vector::Zero(B);
   res.rank = res.iterations = res.converged = Eigen::VectorXi::Zero(B);
   if (B == 0) return res;
-  res.lipschitz = opt.lipschitz > 0.0 ? opt.lipschitz : gram_norm(G, opt.threads);
+  res.lipschitz = opt.lipschitz > 0.0
+                      ? opt.lipschitz
+                      : 1.02 * operator_norm_squared(detail::GramAsNormalOperator<GramOp>{G}, opt.threads, 60, 1e-2);
   const double lip0 = res.lipschitz > 0.0 ? res.lipschitz : 1.0;
 
   std::vector<Index> idx(B);
@@ -303,11 +319,13 @@ NuclearNormResult nuclear_norm_gram(const GramOp& G, const ConstMatrixRef& Q, co
   Vector lamv = lam, yyv = yy, t = Vector::Ones(B), lip = Vector::Constant(B, lip0), F(B), Fn(B), nuc(B), nucn(B);
   Eigen::VectorXi rank = Eigen::VectorXi::Zero(B), rankn(B), iters = Eigen::VectorXi::Zero(B), conv = Eigen::VectorXi::Zero(B);
   auto smooth = [&](const auto& v, const auto& Gv, Index j) { return 0.5 * yyv(j) - v.dot(q.col(j)) + 0.5 * v.dot(Gv); };
+  detail::NuclearSchedule sched(opt, lamv,
+                                opt.continuation > 0.0 && X0.size() == 0 ? detail::spectral_norms(Q, N, L) : Vector());
   {
     SingularValueThreshold svt(opt.svd);
     for (Index j = 0; j < B; ++j) {
       nuc[j] = X0.size() ? svt.nuclear_norm(Eigen::Map<const Matrix>(X.col(j).data(), L, N)) : 0.0;
-      F[j] = smooth(X.col(j), GX.col(j), j) + lamv[j] * nuc[j];
+      F[j] = smooth(X.col(j), GX.col(j), j) + sched.lam_now(j) * nuc[j];
     }
   }
   Xp = X;
@@ -316,8 +334,9 @@ NuclearNormResult nuclear_norm_gram(const GramOp& G, const ConstMatrixRef& Q, co
     const Index b = idx[j];
     if (settled) (*settled)[size_t(b)] = calm[size_t(j)];
     res.X.col(b) = X.col(j);
-    res.objective[b] = F[j];
-    res.residual_norm[b] = std::sqrt(std::max(0.0, 2.0 * smooth(X.col(j), GX.col(j), j)));
+    const double fx = smooth(X.col(j), GX.col(j), j);
+    res.objective[b] = fx + lamv[j] * nuc[j];
+    res.residual_norm[b] = std::sqrt(std::max(0.0, 2.0 * fx));
     res.nuclear_norm[b] = nuc[j];
     res.rank[b] = rank[j];
     res.iterations[b] = iters[j];
@@ -331,7 +350,7 @@ NuclearNormResult nuclear_norm_gram(const GramOp& G, const ConstMatrixRef& Q, co
   while (n > 0) {
     for (Index j = 0; j < n; ++j) {
       const double tn = 0.5 * (1.0 + std::sqrt(1.0 + 4.0 * t[j] * t[j]));
-      const double beta = (t[j] - 1.0) / tn;
+      const double beta = sched.greedy() ? 1.0 : (t[j] - 1.0) / tn;  // greedy: Xp = X after a restart
       Yp.col(j) = X.col(j) + beta * (X.col(j) - Xp.col(j));
       GY.col(j) = GX.col(j) + beta * (GX.col(j) - GXp.col(j));
       grad.col(j) = GY.col(j) - q.col(j);
@@ -342,9 +361,10 @@ NuclearNormResult nuclear_norm_gram(const GramOp& G, const ConstMatrixRef& Q, co
       Matrix Zj(L, N);
 #pragma omp for schedule(static)
       for (Index j = 0; j < n; ++j) {
-        Eigen::Map<Matrix>(Zj.data(), P, 1) = Yp.col(j) - grad.col(j) / lip[j];
+        const double h = sched.step(j) / lip[j];
+        Eigen::Map<Matrix>(Zj.data(), P, 1) = Yp.col(j) - h * grad.col(j);
         Eigen::Map<Matrix> o(Xn.col(j).data(), L, N);
-        const SvtStats s = svt(Zj, lamv[j] / lip[j], o);
+        const SvtStats s = svt(Zj, sched.lam_now(j) * h, o);
         nucn[j] = s.nuclear;
         rankn[j] = int(s.rank);
       }
@@ -356,7 +376,7 @@ NuclearNormResult nuclear_norm_gram(const GramOp& G, const ConstMatrixRef& Q, co
       ++iters[j];
       const auto d = Xn.col(j) - Yp.col(j);
       const double d2 = d.squaredNorm(), dGd = d.dot(GXn.col(j) - GY.col(j));
-      Fn[j] = smooth(Xn.col(j), GXn.col(j), j) + lamv[j] * nucn[j];
+      Fn[j] = smooth(Xn.col(j), GXn.col(j), j) + sched.lam_now(j) * nucn[j];
       const double tn = 0.5 * (1.0 + std::sqrt(1.0 + 4.0 * t[j] * t[j]));
       const bool too_long = dGd > lip[j] * d2 * (1.0 + 1e-10) && dGd > 1e-20 * Xn.col(j).dot(GXn.col(j));
       if (too_long) {
@@ -373,17 +393,32 @@ NuclearNormResult nuclear_norm_gram(const GramOp& G, const ConstMatrixRef& Q, co
           continue;
         }
       }
-      const bool restart = opt.restart && (Yp.col(j) - Xn.col(j)).dot(Xn.col(j) - X.col(j)) > 0.0;
+      const bool restart = (opt.restart || sched.greedy()) && (Yp.col(j) - Xn.col(j)).dot(Xn.col(j) - X.col(j)) > 0.0;
+      const double h = sched.step(j);  // the step taken was h / Lip
+      sched.accepted(j, (Xn.col(j) - X.col(j)).norm());
       t[j] = restart ? 1.0 : tn;
-      Xp.col(j) = X.col(j);
+      const bool zero_momentum = sched.greedy() && restart;  // greedy: the next momentum is X - Xp
+      Xp.col(j) = zero_momentum ? Xn.col(j) : X.col(j);
+      GXp.col(j) = zero_momentum ? GXn.col(j) : GX.col(j);
       X.col(j) = Xn.col(j);
-      GXp.col(j) = GX.col(j);
       GX.col(j) = GXn.col(j);
       F[j] = Fn[j];
       nuc[j] = nucn[j];
       rank[j] = rankn[j];
-      conv[j] = d2 <= opt.tol * opt.tol * Xn.col(j).squaredNorm();
-      if (!conv[j] && tracker.settled(j, iters[j], X.col(j))) calm[size_t(j)] = 1;
+      const double xnorm2 = Xn.col(j).squaredNorm();
+      if (!sched.last_stage(j)) {
+        if (d2 <= opt.stage_tol * opt.stage_tol * h * h * xnorm2) {  // next continuation stage
+          sched.next_stage(j);
+          F[j] = smooth(X.col(j), GX.col(j), j) + sched.lam_now(j) * nuc[j];
+          Xp.col(j) = X.col(j);
+          GXp.col(j) = GX.col(j);
+          t[j] = 1.0;
+        }
+        conv[j] = 0;
+      } else {
+        conv[j] = d2 <= opt.tol * opt.tol * h * h * xnorm2;
+      }
+      if (!conv[j] && sched.last_stage(j) && tracker.settled(j, iters[j], X.col(j))) calm[size_t(j)] = 1;
       if (conv[j] || calm[size_t(j)] || iters[j] >= opt.max_iter) {
         finish(j);
         continue;
@@ -404,6 +439,7 @@ NuclearNormResult nuclear_norm_gram(const GramOp& G, const ConstMatrixRef& Q, co
       detail::compact_entries(iters, keep);
       detail::compact_entries(conv, keep);
       detail::compact_entries(idx, keep);
+      sched.compact(keep);
       n = Index(keep.size());
     }
   }

@@ -250,9 +250,10 @@ inline bool newton_step(const Matrix& G, const Vector& q, double yy, double lam,
 // moves by d the gradient g = G x - q gains d G_:j (O(p) per move, nothing per idle coordinate).
 // Every `window` epochs the exact gradient is recomputed (no drift from the rank-one updates)
 // and Anderson extrapolation of the last iterates (Bertrand & Massias 2021, as celer does) is
-// kept when it lowers F. Semismooth Newton steps (above) at epochs 2, 4, 8, ... and after each
-// success: on the ill-conditioned problems next to the phase transition (supports of ~0.9 M,
-// cond(G_SS) ~ 1e3-1e4) CD alone needs hundreds of epochs, one Newton step a Cholesky.
+// kept when it lowers F. Semismooth Newton steps (above) when they are cheaper than the epochs
+// CD still needs at its observed rate: on the ill-conditioned problems next to the phase
+// transition (supports of ~0.9 M, cond(G_SS) ~ 1e3-1e4) CD alone needs hundreds of epochs, one
+// Newton step a Cholesky; on well-conditioned ones CD finishes in a few epochs and no factor is paid.
 // Returns the epochs plus Newton steps taken; x updated in place.
 inline Index gram_cd(const Matrix& G, const Vector& q, double yy, double lam, double target_gap, Index max_epochs,
                      ActiveCholesky& chol, Vector& x) {
@@ -267,15 +268,34 @@ inline Index gram_cd(const Matrix& G, const Vector& q, double yy, double lam, do
   auto objective = [&](const Vector& u, const Vector& Gu) { return 0.5 * yy - q.dot(u) + 0.5 * u.dot(Gu) + lam * u.lpNorm<1>(); };
   Matrix history(p, window + 1);
   int filled = 0;
-  Index next_newton = 2, newton_gap = 2;
   int singular_fails = 0;
+  Index newton_blocked_until = 2, backoff = 2;
+  double best_dual = -std::numeric_limits<double>::infinity();
+  std::vector<double> gaps;  // F - best dual after each epoch: non-increasing up to rounding
+  Index moves = p;           // coordinates moved in the last epoch
   Index epochs = 0;
   for (; epochs < max_epochs; ++epochs) {
     Gx = g + q;
     double Fx = objective(x, Gx);
-    const double dual = dual_value(yy, q.dot(x), x.dot(Gx), g.lpNorm<Eigen::Infinity>(), lam);
-    if (Fx - dual <= target_gap) break;
-    if (epochs == next_newton) {
+    best_dual = std::max(best_dual, dual_value(yy, q.dot(x), x.dot(Gx), g.lpNorm<Eigen::Infinity>(), lam));
+    const double gap = Fx - best_dual;
+    if (gap <= target_gap) break;
+    gaps.push_back(gap);
+    // A Newton step when it costs less than the CD epochs still needed at the observed rate:
+    // an epoch costs p (moves + 1), a step s^3/3 for a new factor of G_SS (s ~ nnz(x)) or
+    // ~ 16 s^2 for an updated one, plus one G x. Well-conditioned problems never pay for a
+    // factor; next to the phase transition (rate ~ 1) Newton runs at every chance.
+    bool newton = false;
+    if (epochs >= newton_blocked_until && gaps.size() >= 3) {
+      const double rate = std::sqrt(gap / gaps[gaps.size() - 3]);
+      const double need = rate < 1.0 ? std::log(target_gap / gap) / std::log(rate) : 1e30;
+      Index nnz = 0;
+      for (Index j = 0; j < p; ++j) nnz += x[j] != 0.0;
+      const double sn = double(std::max<Index>(nnz, 1));
+      const double step_cost = (chol.size() ? 16.0 * sn * sn : sn * sn * sn / 3.0) + double(p) * sn;
+      newton = need * double(p) * double(moves + 1) > step_cost;
+    }
+    if (newton) {
       gram_times_sparse(G, x, Gx);
       Fx = objective(x, Gx);
       bool singular = false;
@@ -285,11 +305,12 @@ inline Index gram_cd(const Matrix& G, const Vector& q, double yy, double lam, do
         // (a tiny lam with more unknowns than measurements): CD crawls there, FISTA with its polish does not
         return epochs + gram_fista(G, q, yy, lam, target_gap, max_epochs - epochs, 5, x);
       g = Gx - q;
-      newton_gap = moved ? 1 : 2 * newton_gap;  // a successful step is tried again at once
-      next_newton = epochs + newton_gap;
+      backoff = moved ? 2 : 2 * backoff;  // a failed step waits 2, 4, 8, ... epochs
+      newton_blocked_until = moved ? epochs + 1 : epochs + backoff;
       filled = 0;
       if (moved) continue;  // gap check first
     }
+    moves = 0;
     for (Index j = 0; j < p; ++j) {
       const double gjj = G(j, j);
       if (!(gjj > 0.0)) continue;
@@ -298,6 +319,7 @@ inline Index gram_cd(const Matrix& G, const Vector& q, double yy, double lam, do
       if (d != 0.0) {
         g.noalias() += d * G.col(j);
         x[j] = xj;
+        ++moves;
       }
     }
     history.col(filled++) = x;

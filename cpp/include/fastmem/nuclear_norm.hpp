@@ -11,7 +11,13 @@
 // step (||A d||^2 <= Lip ||d||^2 is checked on every step for free; a violation raises Lip
 // and the step is rejected if F went up) and the relative stopping rule
 //
-//     ||S+ - Y||_F <= tol * ||S+||_F        (the proximal-gradient mapping at Y, relative).
+//     ||S+ - Y||_F <= tol * h * ||S+||_F    (the proximal-gradient mapping at Y, relative;
+//                                            the step is h / Lip, h = 1 for FISTA).
+//
+// Options (NuclearNormOptions): greedy FISTA (Liang, Luo & Schoenlieb 2022; momentum 1, step
+// 1.3 / Lip shrinking towards 1 / Lip by a safeguard, gradient restart) instead of FISTA's t_k
+// momentum, and continuation on lam (stages lam_max c^k down to lam, warm-started). Both are off
+// by default here; fastmem.stm.nuclear_norm turns both on.
 //
 // Many right-hand sides (columns of y, each with its own lam) are solved together: the
 // operator products are GEMMs over the still-active columns, the SVTs of different
@@ -174,8 +180,18 @@ struct NuclearNormOptions {
   Index max_iter = 10000;   // iteration cap per column
   double lipschitz = 0.0;   // ||A||_2^2; 0 = estimate with operator_norm_squared
   SvdMethod svd = SvdMethod::gram;
-  bool restart = true;      // adaptive (gradient) restart of the momentum
+  bool restart = true;      // adaptive (gradient) restart of the momentum (FISTA; greedy always restarts)
   int threads = 0;
+  // Greedy FISTA (Liang, Luo & Schoenlieb 2022): 0 = FISTA's t_k momentum; g in [1, 2) = momentum
+  // coefficient 1, step g / Lip, gradient restart, and the safeguard g <- max(0.96 g, 1) whenever
+  // ||S+ - S|| exceeds the stage's first step (so the step tends to 1/Lip if the iterates wander).
+  double greedy = 0.0;
+  // Continuation on lam (cold starts only, lam > 0): stages lam_max c^k (lam_max = ||A^T y||_2,
+  // the smallest lam with solution 0) down to lam, each solved to the relative step stage_tol and
+  // warm-starting the next with the momentum reset; 0 = off. Only the last stage (lam itself)
+  // uses tol and counts for `converged`; the objective is always reported for lam.
+  double continuation = 0.0;
+  double stage_tol = 1e-3;
 };
 
 struct NuclearNormResult {
@@ -189,7 +205,77 @@ struct NuclearNormResult {
   double lipschitz = 0.0;      // the Lip the solver started from
 };
 
+// Sets the greedy step, continuation factor and stage tolerance of opt, checked.
+inline void set_acceleration(NuclearNormOptions& opt, double greedy, double continuation, double stage_tol) {
+  require(greedy == 0.0 || (greedy >= 1.0 && greedy < 2.0), "greedy must be 0 (FISTA) or in [1, 2)");
+  require(continuation >= 0.0 && continuation < 1.0, "continuation must be in [0, 1) (0 = off)");
+  require(std::isfinite(stage_tol) && stage_tol > 0.0, "stage_tol must be finite and > 0");
+  opt.greedy = greedy;
+  opt.continuation = continuation;
+  opt.stage_tol = stage_tol;
+}
+
 namespace detail {
+
+// Per-column step schedule of both nuclear-norm solvers: greedy FISTA's step multiplier with its
+// safeguard, and the continuation stages on lam (see NuclearNormOptions). lam_max empty = no
+// continuation.
+class NuclearSchedule {
+ public:
+  NuclearSchedule(const NuclearNormOptions& opt, const Vector& lam, const Vector& lam_max)
+      : greedy_(opt.greedy >= 1.0 ? std::min(opt.greedy, 1.99) : 0.0),
+        factor_(opt.continuation),
+        lam_(lam),
+        lamc_(lam),
+        step_(Vector::Constant(lam.size(), greedy_ > 0.0 ? greedy_ : 1.0)),
+        d0_(Vector::Zero(lam.size())),
+        first_(size_t(lam.size()), 1) {
+    if (factor_ > 0.0 && factor_ < 1.0 && lam_max.size() == lam.size())
+      for (Index j = 0; j < lam.size(); ++j)
+        if (lam[j] > 0.0 && factor_ * lam_max[j] > lam[j]) lamc_[j] = factor_ * lam_max[j];
+  }
+  bool greedy() const { return greedy_ > 0.0; }
+  double step(Index j) const { return step_[j]; }        // the step is step(j) / Lip
+  double lam_now(Index j) const { return lamc_[j]; }     // the lam of the current stage
+  bool last_stage(Index j) const { return lamc_[j] <= lam_[j]; }
+  // After an accepted step of length dx = ||S+ - S||: greedy's safeguard.
+  void accepted(Index j, double dx) {
+    if (!greedy()) return;
+    if (first_[size_t(j)]) {
+      d0_[j] = dx;
+      first_[size_t(j)] = 0;
+    } else if (dx > d0_[j]) {
+      step_[j] = std::max(0.96 * step_[j], 1.0);
+    }
+  }
+  // Called when the relative step of column j is below stage_tol in a stage before the last:
+  // moves to the next stage (the caller resets the momentum and re-evaluates F at lam_now).
+  void next_stage(Index j) {
+    lamc_[j] = factor_ * lamc_[j] > lam_[j] ? factor_ * lamc_[j] : lam_[j];
+    step_[j] = greedy() ? greedy_ : 1.0;
+    first_[size_t(j)] = 1;
+  }
+  void compact(const std::vector<Index>& keep);
+
+ private:
+  double greedy_, factor_;
+  Vector lam_, lamc_, step_, d0_;
+  std::vector<char> first_;
+};
+
+// ||reshape(q_j)||_2 for every column of Q (P x B): the lam above which S = 0 solves the problem.
+inline Vector spectral_norms(const ConstMatrixRef& Q, Index N, Index L) {
+  Vector out(Q.cols());
+  Eigen::SelfAdjointEigenSolver<Matrix> eig;
+  for (Index j = 0; j < Q.cols(); ++j) {
+    const Eigen::Map<const Matrix> Zj(Q.col(j).data(), L, N);
+    Matrix g = Matrix::Zero(L, L);
+    g.selfadjointView<Eigen::Lower>().rankUpdate(Zj);
+    eig.compute(g, Eigen::EigenvaluesOnly);
+    out[j] = L > 0 ? std::sqrt(std::max(eig.eigenvalues()[L - 1], 0.0)) : 0.0;
+  }
+  return out;
+}
 
 // Stable compaction of columns: keep[j] says whether column j stays (kept columns move left).
 inline void compact_columns(Matrix& m, const std::vector<Index>& keep_cols) {
@@ -200,6 +286,14 @@ template <class V>
 inline void compact_entries(V& v, const std::vector<Index>& keep_cols) {
   for (Index j = 0; j < Index(keep_cols.size()); ++j)
     if (keep_cols[j] != j) v[j] = v[keep_cols[j]];
+}
+
+inline void NuclearSchedule::compact(const std::vector<Index>& keep) {
+  compact_entries(lam_, keep);
+  compact_entries(lamc_, keep);
+  compact_entries(step_, keep);
+  compact_entries(d0_, keep);
+  compact_entries(first_, keep);
 }
 
 }  // namespace detail
@@ -238,6 +332,13 @@ NuclearNormResult nuclear_norm_fista(const Op& A, const ConstMatrixRef& Y, const
     X.setZero();
   Matrix y = Y, AX(M, B), AXp(M, B), R(M, B), AXn(M, B);
   Vector lamv = lam, t = Vector::Ones(B), lip = Vector::Constant(B, lip0), F(B), Fn(B), nuc(B), nucn(B);
+  Vector lam_max;
+  if (opt.continuation > 0.0 && !X0) {
+    Matrix Q(P, B);
+    A.adjoint(Y, Q, opt.threads);
+    lam_max = detail::spectral_norms(Q, N, L);
+  }
+  detail::NuclearSchedule sched(opt, lamv, lam_max);
   Eigen::VectorXi rank = Eigen::VectorXi::Zero(B), rankn(B), iters = Eigen::VectorXi::Zero(B);
   std::vector<char> done(B, 0), conv(B, 0);
 
@@ -253,7 +354,7 @@ NuclearNormResult nuclear_norm_fista(const Op& A, const ConstMatrixRef& Y, const
 #pragma omp for schedule(static)
       for (Index j = 0; j < B; ++j) {
         nuc[j] = X0 ? svt.nuclear_norm(Eigen::Map<const Matrix>(X.col(j).data(), L, N)) : 0.0;
-        F[j] = 0.5 * (AX.col(j) - y.col(j)).squaredNorm() + lamv[j] * nuc[j];
+        F[j] = 0.5 * (AX.col(j) - y.col(j)).squaredNorm() + sched.lam_now(j) * nuc[j];
       }
     }
   }
@@ -263,8 +364,8 @@ NuclearNormResult nuclear_norm_fista(const Op& A, const ConstMatrixRef& Y, const
   auto finish = [&](Index j) {
     const Index b = idx[j];
     res.X.col(b) = X.col(j);
-    res.objective[b] = F[j];
     res.residual_norm[b] = (AX.col(j) - y.col(j)).norm();
+    res.objective[b] = 0.5 * res.residual_norm[b] * res.residual_norm[b] + lamv[j] * nuc[j];
     res.nuclear_norm[b] = nuc[j];
     res.rank[b] = rank[j];
     res.iterations[b] = iters[j];
@@ -281,7 +382,7 @@ NuclearNormResult nuclear_norm_fista(const Op& A, const ConstMatrixRef& Y, const
     Vector tn(n), beta(n);
     for (Index j = 0; j < n; ++j) {
       tn[j] = 0.5 * (1.0 + std::sqrt(1.0 + 4.0 * t[j] * t[j]));
-      beta[j] = (t[j] - 1.0) / tn[j];
+      beta[j] = sched.greedy() ? 1.0 : (t[j] - 1.0) / tn[j];  // greedy: Xp = X after a restart
       Yp.col(j) = X.col(j) + beta[j] * (X.col(j) - Xp.col(j));
       R.col(j) = AX.col(j) + beta[j] * (AX.col(j) - AXp.col(j)) - y.col(j);
     }
@@ -292,9 +393,10 @@ NuclearNormResult nuclear_norm_fista(const Op& A, const ConstMatrixRef& Y, const
       Matrix Zj(L, N);
 #pragma omp for schedule(static)
       for (Index j = 0; j < n; ++j) {
-        Eigen::Map<Matrix>(Zj.data(), P, 1) = Yp.col(j) - G.col(j) / lip[j];
+        const double h = sched.step(j) / lip[j];
+        Eigen::Map<Matrix>(Zj.data(), P, 1) = Yp.col(j) - h * G.col(j);
         Eigen::Map<Matrix> out(Xn.col(j).data(), L, N);
-        const SvtStats s = svt(Zj, lamv[j] / lip[j], out);
+        const SvtStats s = svt(Zj, sched.lam_now(j) * h, out);
         nucn[j] = s.nuclear;
         rankn[j] = int(s.rank);
       }
@@ -309,7 +411,7 @@ NuclearNormResult nuclear_norm_fista(const Op& A, const ConstMatrixRef& Y, const
       const double d2 = (Xn.col(j) - Yp.col(j)).squaredNorm();
       const Vector Ad = AXn.col(j) - (R.col(j) + y.col(j));
       const double Ad2 = Ad.squaredNorm();
-      Fn[j] = 0.5 * (AXn.col(j) - y.col(j)).squaredNorm() + lamv[j] * nucn[j];
+      Fn[j] = 0.5 * (AXn.col(j) - y.col(j)).squaredNorm() + sched.lam_now(j) * nucn[j];
       // Step safeguard: ||A d||^2 <= Lip ||d||^2 must hold (Lip >= ||A||^2). Only trusted when
       // A d is not rounding noise of A Xn.
       const bool too_long = Ad2 > lip[j] * d2 * (1.0 + 1e-10) && Ad2 > 1e-20 * AXn.col(j).squaredNorm();
@@ -328,17 +430,31 @@ NuclearNormResult nuclear_norm_fista(const Op& A, const ConstMatrixRef& Y, const
         }
       }
       // Gradient restart (O'Donoghue & Candes): momentum points against the step.
-      const bool restart = opt.restart && (Yp.col(j) - Xn.col(j)).dot(Xn.col(j) - X.col(j)) > 0.0;
+      const bool restart = (opt.restart || sched.greedy()) && (Yp.col(j) - Xn.col(j)).dot(Xn.col(j) - X.col(j)) > 0.0;
+      const double h = sched.step(j);  // the step taken was h / Lip
+      sched.accepted(j, (Xn.col(j) - X.col(j)).norm());
       t[j] = restart ? 1.0 : tn[j];
-      Xp.col(j) = X.col(j);
+      const bool zero_momentum = sched.greedy() && restart;  // greedy: the next momentum is X - Xp
+      Xp.col(j) = zero_momentum ? Xn.col(j) : X.col(j);
+      AXp.col(j) = zero_momentum ? AXn.col(j) : AX.col(j);
       X.col(j) = Xn.col(j);
-      AXp.col(j) = AX.col(j);
       AX.col(j) = AXn.col(j);
       F[j] = Fn[j];
       nuc[j] = nucn[j];
       rank[j] = rankn[j];
       const double xnorm2 = Xn.col(j).squaredNorm();
-      conv[j] = d2 <= opt.tol * opt.tol * xnorm2;
+      if (!sched.last_stage(j)) {
+        if (d2 <= opt.stage_tol * opt.stage_tol * h * h * xnorm2) {  // next continuation stage
+          sched.next_stage(j);
+          F[j] = 0.5 * (AX.col(j) - y.col(j)).squaredNorm() + sched.lam_now(j) * nuc[j];
+          Xp.col(j) = X.col(j);
+          AXp.col(j) = AX.col(j);
+          t[j] = 1.0;
+        }
+        conv[j] = 0;
+      } else {
+        conv[j] = d2 <= opt.tol * opt.tol * h * h * xnorm2;
+      }
       if (conv[j] || iters[j] >= opt.max_iter) {
         finish(j);
         continue;
@@ -360,6 +476,7 @@ NuclearNormResult nuclear_norm_fista(const Op& A, const ConstMatrixRef& Y, const
       detail::compact_entries(iters, keep);
       detail::compact_entries(conv, keep);
       detail::compact_entries(idx, keep);
+      sched.compact(keep);
       n = Index(keep.size());
     }
   }

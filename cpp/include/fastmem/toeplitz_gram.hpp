@@ -155,6 +155,7 @@ class ToeplitzGram {
     const Index M = W.size(), L = Z.cols();
     const int nthreads = resolve_threads(threads);
     std::vector<Matrix> T(size_t(N), Matrix::Zero(L, L));
+    if (rotation_blocks(W, Z, N, q, threads, T)) return T;
     if (W.rows_decouple()) {
       const Index chunks = std::min<Index>(8, std::max<Index>(1, M / 64));
       const Index per = ((M + chunks - 1) / chunks + 1) / 2 * 2;
@@ -186,6 +187,71 @@ class ToeplitzGram {
       P = Pn / q;
     }
     return T;
+  }
+
+  // The circle network: every 2x2 block of U = W / q a rotation by theta_i (a 1x1 block: +-1).
+  // Then U_i^j = cos(j theta_i) I + sin(j theta_i) [[0, -1], [1, 0]] and, with z_a, z_b the
+  // block's two rows of Z,
+  //     T_j = sum_i cos(j theta_i) (z_a z_a^T + z_b z_b^T) + sin(j theta_i) (z_b z_a^T - z_a z_b^T),
+  // a symmetric plus an antisymmetric part: two GEMMs (N x M/2) x (M/2 x L(L+1)/2) over the
+  // blocks' upper triangles, N M L^2 / 2 multiply-adds against N M L^2 for the N products Z^T U^j Z.
+  // false (T untouched) when W is dense or a block is not a rotation.
+  static bool rotation_blocks(const Recurrence& W, const ConstRowMatrixRef& Z, Index N, double q, int threads,
+                              std::vector<Matrix>& T) {
+    if (W.is_dense()) return false;
+    const Index M = W.size(), L = Z.cols(), nb = M / 2, U = L * (L + 1) / 2;
+    Vector theta(nb);
+    for (Index i = 0; i < nb; ++i) {
+      const RowMatrix b = W.diagonal_block(2 * i) / q;
+      if (std::abs(b(0, 0) - b(1, 1)) > 1e-12 || std::abs(b(0, 1) + b(1, 0)) > 1e-12) return false;
+      theta[i] = std::atan2(b(1, 0), b(0, 0));
+    }
+    double last = 0.0;  // odd M: the last 1x1 block, +-1
+    if (M % 2) {
+      last = W.diagonal_block(M - 1)(0, 0) / q;
+      if (std::abs(std::abs(last) - 1.0) > 1e-12) return false;
+    }
+    // upper-triangle (l <= m) entries of each block's symmetric and antisymmetric outer products
+    Matrix sym(nb, U), anti(nb, U);
+    for (Index i = 0; i < nb; ++i) {
+      const auto za = Z.row(2 * i), zb = Z.row(2 * i + 1);
+      Index u = 0;
+      for (Index m = 0; m < L; ++m)
+        for (Index l = 0; l <= m; ++l, ++u) {
+          sym(i, u) = za[l] * za[m] + zb[l] * zb[m];
+          anti(i, u) = zb[l] * za[m] - za[l] * zb[m];
+        }
+    }
+    Matrix cosines(N, nb), sines(N, nb);
+    for (Index i = 0; i < nb; ++i)
+      for (Index j = 0; j < N; ++j) {
+        const double w = double(j) * theta[i];
+        cosines(j, i) = std::cos(w);
+        sines(j, i) = std::sin(w);
+      }
+    Matrix ts(N, U), ta(N, U);
+    const RowPartition parts(N);
+    const int nthreads = resolve_threads(threads);
+#pragma omp parallel for schedule(static) num_threads(nthreads) if (nthreads > 1 && N * M * U >= (Index(1) << 20))
+    for (Index blk = 0; blk < parts.count(); ++blk) {
+      const Index j0 = parts.start(blk), nj = parts.length(blk);
+      ts.middleRows(j0, nj).noalias() = cosines.middleRows(j0, nj) * sym;
+      ta.middleRows(j0, nj).noalias() = sines.middleRows(j0, nj) * anti;
+    }
+    for (Index j = 0; j < N; ++j) {
+      Matrix& t = T[size_t(j)];
+      Index u = 0;
+      for (Index m = 0; m < L; ++m)
+        for (Index l = 0; l <= m; ++l, ++u) {
+          t(l, m) = ts(j, u) + ta(j, u);
+          t(m, l) = ts(j, u) - ta(j, u);
+        }
+      if (M % 2) {
+        const auto z = Z.row(M - 1);
+        t.noalias() += ((j % 2) && last < 0 ? -1.0 : 1.0) * (z.transpose() * z);
+      }
+    }
+    return true;
   }
 
   // response_[f] = [[Re That_f, -Im That_f], [Im That_f, Re That_f]] (2L x 2L), with

@@ -12,11 +12,25 @@ with ``vec(S) = S.reshape(-1)`` and A a dense (M, N*L) matrix or the matrix-free
 by continuation on lam (see its notes).
 
 Algorithm (C++, ``cpp/include/fastmem/nuclear_norm.hpp``): accelerated proximal gradient
-(FISTA) whose prox is singular value thresholding ``D_tau(Z) = U max(Sigma - tau, 0) V^T``,
-with step 1/Lip from a Lanczos estimate of ``||A||_2^2`` (to 1%, times 1.02; checked on every
-step and raised if a step shows it too small), gradient-based adaptive restart of the momentum, and the relative
-stopping rule ``||S+ - Y||_F <= tol ||S+||_F`` (the proximal-gradient step at the momentum
-point Y, relative to the iterate) or ``max_iter`` steps. The singular values of the small
+whose prox is singular value thresholding ``D_tau(Z) = U max(Sigma - tau, 0) V^T``, with
+Lip a Lanczos estimate of ``||A||_2^2`` (to 1%, times 1.02; checked on every step and raised
+if a step shows it too small), and the relative stopping rule
+``||S+ - Y||_F <= tol * h ||S+||_F`` (the proximal-gradient step of length h / Lip at the
+momentum point Y, relative to the iterate; h = 1 for FISTA) or ``max_iter`` steps.
+
+* ``method="greedy"`` (default): greedy FISTA (Liang, Luo & Schoenlieb, SIAM J. Sci. Comput.
+  2022): momentum coefficient 1, step 1.3 / Lip, the gradient restart (zero momentum after
+  it), and the safeguard h <- max(0.96 h, 1) whenever ``||S+ - S||`` exceeds the first step.
+  ``method="fista"``: FISTA (Beck & Teboulle) with step 1 / Lip and, with ``restart=True``,
+  the gradient-based adaptive restart of O'Donoghue & Candes.
+* ``continuation=True`` (default; cold starts with lam > 0 only): the problem is solved for
+  ``lam_max * 0.2^k`` (``lam_max = ||A^T y||_2``, the smallest lam whose solution is 0) down
+  to lam, each stage to a relative step of 1e-3 and warm-starting the next with the momentum
+  reset; only the last stage uses ``tol``.
+
+On the paper's network problems (L = 40, N = 100, M = 400 to 1000) the two together take 1.5 to
+2.5 times fewer steps than restarted FISTA to the same objective (``bench/bench_nuclear_norm.py``).
+The numpy reference (:mod:`fastmem.reference.nuclear_norm`) implements every variant step for step. The singular values of the small
 matrix come by default from the eigen-decomposition of its min(N, L)^2 Gram matrix
 (``svd="gram"``; about 3x faster than Eigen's BDCSVD and 8x faster than JacobiSVD at
 100 x 40); ``svd="bdc"`` or ``"jacobi"`` use a backward-stable SVD instead. Columns of y are
@@ -45,6 +59,10 @@ from ._scaling import column_scales, safe_scale
 from .network import NetworkOperator
 
 SVD_METHODS = ("gram", "bdc", "jacobi")
+METHODS = ("greedy", "fista")
+GREEDY_STEP = 1.3  # greedy FISTA's first step, in units of 1 / ||A||^2 (Liang, Luo & Schoenlieb: 1.3)
+CONTINUATION_FACTOR = 0.2  # lam stages lam_max * 0.2^k
+STAGE_TOL = 1e-3  # relative step at which a continuation stage ends
 
 
 @dataclass(frozen=True)
@@ -194,7 +212,10 @@ def _check_warm_start(warm_start, B: int, N: int, L: int, batched: bool) -> Opti
     return np.ascontiguousarray(X0.reshape(B, N * L))
 
 
-def _solve(op, Y, lam_vec, N, L, X0, tol, max_iter, lipschitz, svd, restart, threads) -> dict:
+def _solve(op, Y, lam_vec, N, L, X0, tol, max_iter, lipschitz, svd, restart, threads, method="fista",
+           continuation=False) -> dict:
+    accel = dict(greedy=GREEDY_STEP if method == "greedy" else 0.0,
+                 continuation=CONTINUATION_FACTOR if continuation else 0.0, stage_tol=STAGE_TOL)
     if isinstance(op, _core.NetworkOperator) and svd == "gram" and _core.orthogonal_scale(op) > 0:
         # W^T W = q^2 I: the same FISTA in Gram form on the block-Toeplitz A^T A (stm/gram.py),
         # whose products cost O(N L (N + L)) per column instead of O(M N L)
@@ -202,10 +223,11 @@ def _solve(op, Y, lam_vec, N, L, X0, tol, max_iter, lipschitz, svd, restart, thr
         Yc = np.ascontiguousarray(Y)
         out = _core.nuclear_norm_gram(G, np.ascontiguousarray(op.adjoint(Yc, threads).T), np.einsum("mb,mb->b", Yc, Yc),
                                       np.ascontiguousarray(lam_vec, dtype=float), X0, tol, max_iter, lipschitz, restart,
-                                      None, 0.0, 10, threads)
+                                      None, 0.0, 10, threads, **accel)
         out["S"] = out.pop("coef").reshape(-1, N, L)
         return out
-    return _core.nuclear_norm_fista(op, Y, lam_vec, N, L, X0, tol, max_iter, lipschitz, svd, restart, threads)
+    return _core.nuclear_norm_fista(op, Y, lam_vec, N, L, X0, tol, max_iter, lipschitz, svd, restart, threads,
+                                    **accel)
 
 
 def _result(out: dict, lam_vec: np.ndarray, batched: bool, converged=None, iterations=None) -> NuclearNormResult:
@@ -233,6 +255,8 @@ def nuclear_norm(
     svd: str = "gram",
     restart: bool = True,
     n_threads: Optional[int] = None,
+    method: str = "greedy",
+    continuation: bool = True,
 ) -> NuclearNormResult:
     """Recover low-rank streams by nuclear-norm regularised least squares.
 
@@ -240,8 +264,9 @@ def nuclear_norm(
 
         F_b(S) = 0.5 ||y_b - A vec(S)||_2^2 + lam_b ||S||_*,    S of shape (N, L),
 
-    ``vec(S) = S.reshape(-1)``, by FISTA with singular value thresholding, adaptive
-    restart and the stopping rule ``||S+ - Y||_F <= tol ||S+||_F`` (see the module notes).
+    ``vec(S) = S.reshape(-1)``, by greedy FISTA (or FISTA) with singular value thresholding,
+    continuation on lam and the stopping rule ``||S+ - Y||_F <= tol h ||S+||_F`` (see the
+    module notes).
 
     Parameters
     ----------
@@ -269,8 +294,12 @@ def nuclear_norm(
     svd : {"gram", "bdc", "jacobi"}
         How singular values are computed (see the module notes).
     restart : bool
-        Adaptive restart of the momentum.
+        Adaptive restart of the momentum (``method="fista"``; greedy FISTA always restarts).
     n_threads : int, optional
+    method : {"greedy", "fista"}
+        The accelerated scheme (see the module notes).
+    continuation : bool
+        Continuation on lam from ``||A^T y||_2`` down (cold starts only; see the module notes).
 
     Returns
     -------
@@ -294,8 +323,12 @@ def nuclear_norm(
     max_iter = check_int(max_iter, "max_iter", minimum=0)
     lip = 0.0 if lipschitz is None else check_float(lipschitz, "lipschitz", minimum=0.0, min_inclusive=False)
     check_choice(svd, "svd", SVD_METHODS)
+    check_choice(method, "method", METHODS)
     if not isinstance(restart, (bool, np.bool_)):
         raise TypeError(f"restart must be a bool, got {type(restart).__name__}")
+    if not isinstance(continuation, (bool, np.bool_)):
+        raise TypeError(f"continuation must be a bool, got {type(continuation).__name__}")
+    accel = dict(method=method, continuation=bool(continuation))
     threads = check_threads(n_threads)
     check_allocation(8 * P * B + 8 * M * B, "nuclear_norm work arrays")
     # Scale-equivariance (see _scaling.py): solve for U = a S / c with A / a, y_b / c_b and
@@ -308,7 +341,7 @@ def nuclear_norm(
             op_s = op if a == 1.0 else op / a
         X0_s = None if X0 is None else np.ascontiguousarray(X0 * (a / c)[:, None])
         out = _solve(op_s, np.ascontiguousarray(Y / c), lam_vec / (a * c), N, L, X0_s, tol, max_iter, lip / a / a,
-                     svd, bool(restart), threads)
+                     svd, bool(restart), threads, **accel)
         with np.errstate(over="ignore", under="ignore", invalid="ignore"):
             out = dict(out, S=out["S"] * (c / a)[:, None, None], objective=out["objective"] * c**2,
                        residual_norm=out["residual_norm"] * c, nuclear_norm=out["nuclear_norm"] * (c / a),
@@ -317,7 +350,7 @@ def nuclear_norm(
             raise ValueError("the nuclear-norm solution overflows float64: A is too small (or y too large) for it; "
                              "rescale A or y (S scales with y / A)")
     else:
-        out = _solve(op, Y, lam_vec, N, L, X0, tol, max_iter, lip, svd, bool(restart), threads)
+        out = _solve(op, Y, lam_vec, N, L, X0, tol, max_iter, lip, svd, bool(restart), threads, **accel)
     return _result(out, lam_vec, batched)
 
 
@@ -378,7 +411,33 @@ def nuclear_norm_constrained(
     check_choice(svd, "svd", SVD_METHODS)
     threads = check_threads(n_threads)
     check_allocation(10 * P * B + 8 * M * B, "nuclear_norm_constrained work arrays")
+    # Scale-equivariance, as in nuclear_norm: with A / a, y_b / c_b and eps_b / c_b the solution
+    # is U = a S / c and the lam found is lam / (a c); a = c = 1 (exact no-ops) unless a magnitude
+    # is outside [1e-100, 1e100].
+    a = 1.0 if isinstance(A, NetworkOperator) else float(safe_scale(np.max(np.abs(op))))
+    c = column_scales(Y)
+    if a == 1.0 and np.all(c == 1.0):
+        out, lam = _constrained(A, op, Y, eps_vec, N, L, rtol, max_rounds, tol, max_iter, lip, svd, threads)
+        return _result(out, lam, batched, converged=out["converged"], iterations=out["iterations"])
+    with np.errstate(over="ignore"):
+        op_s = op if a == 1.0 else op / a
+    out, lam = _constrained(op_s if a != 1.0 else A, op_s, np.ascontiguousarray(Y / c), eps_vec / c, N, L, rtol,
+                            max_rounds, tol, max_iter, lip / a / a, svd, threads)
+    with np.errstate(over="ignore", under="ignore", invalid="ignore"):
+        out = dict(out, S=out["S"] * (c / a)[:, None, None], objective=out["objective"] * c**2,
+                   residual_norm=out["residual_norm"] * c, nuclear_norm=out["nuclear_norm"] * (c / a),
+                   lipschitz=out["lipschitz"] * a * a)
+        lam = lam * a * c
+    if not all(np.isfinite(out[k]).all() for k in ("S", "objective", "nuclear_norm", "lipschitz")) or \
+            not np.isfinite(lam).all():
+        raise ValueError("the nuclear-norm solution overflows float64: A is too small (or y too large) for it; "
+                         "rescale A or y (S scales with y / A)")
+    return _result(out, lam, batched, converged=out["converged"], iterations=out["iterations"])
 
+
+def _constrained(A, op, Y, eps_vec, N, L, rtol, max_rounds, tol, max_iter, lip, svd, threads):
+    """The continuation of nuclear_norm_constrained at unit scale: -> (out dict, lam per column)."""
+    B = Y.shape[1]
     if lip == 0.0:
         lip = _core.operator_norm_squared(op, threads) * 1.01
     AtY = _adjoint(A, op, Y, threads)  # (P, B)
@@ -412,7 +471,7 @@ def nuclear_norm_constrained(
                 frac = (eps_vec[b] - r_lo[b]) / max(r_hi[b] - r_lo[b], 1e-300)
                 trial[i] = np.exp(a + np.clip(frac, 0.1, 0.9) * (c - a))
         out = _solve(op, np.ascontiguousarray(Y[:, active]), trial, N, L,
-                     np.ascontiguousarray(S[active]), tol, max_iter, lip, svd, True, threads)
+                     np.ascontiguousarray(S[active]), tol, max_iter, lip, svd, True, threads, method="greedy")
         for i, b in enumerate(active):
             r = out["residual_norm"][i]
             S[b] = out["S"][i].reshape(-1)
@@ -438,7 +497,7 @@ def nuclear_norm_constrained(
         "rank": rank,
         "lipschitz": lip,
     }
-    return _result(out, lam, batched, converged=conv, iterations=iters)
+    return out, lam
 
 
 def _adjoint(A, op, Y: np.ndarray, threads: int) -> np.ndarray:
