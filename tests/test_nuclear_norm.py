@@ -428,3 +428,28 @@ def test_constrained_scale_equivariance_far_from_one():
     assert small.lipschitz / 1e-300 == pytest.approx(base.lipschitz, rel=1e-6)
     # without the rescaling, the 1e-280 column would underflow (its squares are 0 in float64)
     assert (1e-280 * y) @ (1e-280 * y) == 0.0
+
+
+@pytest.mark.parametrize("matrix_free", [False, True])
+def test_continuation_edge_lams_in_one_batch(matrix_free):
+    # lam = 0 (no stages), lam above lam_max (solution 0, no stages), a tiny lam (many stages)
+    # in one batch: each column as restarted FISTA finds it; a warm start (no stages) stays put
+    N, L, M = 9, 5, 40
+    rng = np.random.default_rng(21)
+    W, Z = random_network(M, L, rng=rng)
+    op = NetworkOperator(W, Z, N)
+    A = op.todense()
+    y = A @ (rng.standard_normal((N, 2)) @ rng.standard_normal((2, L))).reshape(-1) + 0.05 * rng.standard_normal(M)
+    lmax = _lam_max(A, y, N, L)
+    lams = np.array([0.0, 2.0 * lmax, 1e-4 * lmax, 0.05 * lmax])
+    Y = np.repeat(y[:, None], 4, axis=1)
+    operator = op if matrix_free else A
+    res = nuclear_norm(operator, Y, (N, L), lams, tol=1e-10, max_iter=100000)
+    assert np.all(res.converged)
+    assert np.all(res.S_hat[1] == 0.0) and res.rank[1] == 0
+    for b in range(4):
+        plain = ref.nuclear_norm(A, y, (N, L), lams[b], tol=1e-12, max_iter=400000, accelerated=True,
+                                 restart=True, lipschitz=res.lipschitz)
+        assert res.objective[b] == pytest.approx(plain.objective, rel=1e-8, abs=1e-12 * float(y @ y))
+    warm = nuclear_norm(operator, y, (N, L), lams[2], warm_start=res.S_hat[2], tol=1e-10)
+    assert warm.iterations <= 5
