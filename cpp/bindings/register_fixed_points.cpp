@@ -109,7 +109,8 @@ FASTMEM_REGISTER(fixed_points) {
         "(0 fixed: q < tol_q, 1 stationary: |grad q| < tol_grad, 2 no progress, 3 max_iter). share_batch > 0: states "
         "in batches of that size, later batches reuse the factorised Jacobians of fixed points found earlier; with merge, "
         "a search that enters the certified basin of such a point stops there and returns that point (merged: the index of "
-        "the initial state whose search found it; -2 for the mirror -p of such a point when c = 0, the map then being odd; "
+        "the initial state whose search found it; -2 - j for the mirror -p (library entry j) of such a point when c = 0, "
+        "the map then being odd; "
         "else -1).");
   m.def("map_jacobian_eigenvalues", &map_jacobian_eigenvalues_py, py::arg("W"), py::arg("points"),
         py::arg("n_threads") = 0,

@@ -25,7 +25,7 @@ class ActiveCholesky {
   // A new factorisation of G[S, S]; false (and the factor emptied) when it is not positive definite.
   bool reset(const Matrix& G, const std::vector<Index>& S) {
     const Index s = Index(S.size());
-    reserve(s);
+    reserve(s, G.rows());
     for (Index b = 0; b < s; ++b)
       for (Index a = b; a < s; ++a) L_(a, b) = G(S[size_t(a)], S[size_t(b)]);
     Eigen::Ref<Matrix> block = L_.topLeftCorner(s, s);
@@ -48,7 +48,7 @@ class ActiveCholesky {
 
   // S gains j; false (nothing changed) when G[S + j, S + j] is not numerically positive definite.
   bool append(const Matrix& G, Index j) {
-    reserve(s_ + 1);
+    reserve(s_ + 1, G.rows());
     Vector v(s_);
     for (Index a = 0; a < s_; ++a) v[a] = G(S_[size_t(a)], j);
     if (s_ > 0) L_.topLeftCorner(s_, s_).triangularView<Eigen::Lower>().solveInPlace(v);
@@ -69,7 +69,7 @@ class ActiveCholesky {
   std::vector<Index> append_block(const Matrix& G, const std::vector<Index>& js) {
     const Index k = Index(js.size());
     if (k == 0) return {};
-    reserve(s_ + k);
+    reserve(s_ + k, G.rows());
     Matrix X(s_, k), C(k, k);
     for (Index b = 0; b < k; ++b) {
       for (Index a = 0; a < s_; ++a) X(a, b) = G(S_[size_t(a)], js[size_t(b)]);
@@ -132,9 +132,10 @@ class ActiveCholesky {
   }
 
  private:
-  void reserve(Index s) {
+  // Capacity for s indices, doubling but never past limit (the size of G): S never exceeds it.
+  void reserve(Index s, Index limit) {
     if (L_.rows() >= s) return;
-    const Index cap = std::max<Index>(s, 2 * L_.rows());
+    const Index cap = std::max<Index>(s, std::min<Index>(2 * L_.rows(), limit));
     Matrix bigger(cap, cap);
     bigger.topLeftCorner(s_, s_) = L_.topLeftCorner(s_, s_);
     L_.swap(bigger);

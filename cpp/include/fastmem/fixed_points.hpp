@@ -439,7 +439,8 @@ inline FixedPointTrace minimise_speed(const W_t& W, const Vector& c, Vector& s, 
 // between batches and the batches are fixed by share_batch, not by the thread count, so the
 // result does not depend on the number of threads. With opt.merge, a search that enters the
 // certified basin of a library point returns that point (bit for bit, with its q and |grad q|),
-// and merged[k] is the index of the initial state whose search found it (else -1).
+// and merged[k] is the index of the initial state whose search found it, or -2 - j for the
+// mirror -p at library index j (c = 0: no search found it), else -1.
 template <class W_t>
 inline void find_fixed_points(const W_t& W, const Vector& c, double* S, Index K, const FixedPointSettings& opt,
                               double* q, double* grad_norm, int* iterations, int* status, int n_threads,
@@ -469,7 +470,7 @@ inline void find_fixed_points(const W_t& W, const Vector& c, double* S, Index K,
       if (factorisations) factorisations[k] = tr.factorisations;
       if (merged)
         merged[k] = tr.merged < 0 ? -1 : lib.source[static_cast<std::size_t>(tr.merged)] < 0
-                                             ? -2
+                                             ? static_cast<int>(-2 - tr.merged)
                                              : static_cast<int>(lib.source[static_cast<std::size_t>(tr.merged)]);
     }
     if (share_batch > 0 && stop < K)

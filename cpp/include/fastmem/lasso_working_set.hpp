@@ -103,12 +103,21 @@ class ToeplitzColumns {
   double colnorm(Index j) const { return std::sqrt(std::max(G_.entry(j, j), 0.0)); }
   double yy() const { return yy_; }
 
-  // c = b - G x; F and the dual value in Gram form (exact to a few ulps of yy).
+  // c = b - G x (column by column from the blocks while x is sparse enough, else the
+  // convolution); F and the dual value in Gram form (exact to a few ulps of yy).
   void correlate(const Vector& x, double lam, Vector& c, double& F, double& D) const {
-    Matrix Gx(x.size(), 1);
-    G_.apply(x, Gx, threads_);
-    c = b_ - Gx.col(0);
-    const double bx = b_.dot(x), xGx = x.dot(Gx.col(0));
+    Index nnz = 0;
+    for (Index j = 0; j < x.size(); ++j) nnz += x[j] != 0.0;
+    Vector Gx = Vector::Zero(x.size());
+    if (2.0 * double(nnz) * double(x.size()) < G_.apply_cost()) {
+      G_.add_columns(x, Gx);
+    } else {
+      Matrix out(x.size(), 1);
+      G_.apply(x, out, threads_);
+      Gx = out.col(0);
+    }
+    c = b_ - Gx;
+    const double bx = b_.dot(x), xGx = x.dot(Gx);
     F = std::max(0.0, 0.5 * yy_ - bx + 0.5 * xGx) + lam * x.lpNorm<1>();
     D = detail::dual_value(yy_, bx, xGx, c.lpNorm<Eigen::Infinity>(), lam);
   }

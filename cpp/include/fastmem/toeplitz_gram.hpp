@@ -21,6 +21,8 @@
 // i.e. an L x N column-major block per b (row l, column k).
 #pragma once
 #include <cmath>
+#include <memory>
+#include <mutex>
 #include <vector>
 #include "fastmem/checks.hpp"
 #include "fastmem/recurrence.hpp"
@@ -70,12 +72,22 @@ class ToeplitzGram {
     has_basis_ = Psi.size() != 0;
     decay_.resize(size_t(N));
     for (Index k = 0; k < N; ++k) decay_[size_t(k)] = std::pow(q, double(N - 1 - k));
-    build_response(T);
     build_transforms(q, Psi);
-    bool finite = forward_.allFinite() && inverse_.allFinite();
-    for (const Matrix& H : response_) finite = finite && H.allFinite();
+    // The frequency response (for apply) is built on first use: the working-set LASSO often
+    // needs only entries and sparse columns. Its entries are sums of 2N - 1 of the T_j's
+    // entries times cosines and sines, so a finite sum of |T_j| bounds it here, at build time.
+    double bound = 0.0;
+    for (const Matrix& t : T) bound += 2.0 * t.cwiseAbs().maxCoeff();
+    const bool finite = forward_.allFinite() && inverse_.allFinite() && std::isfinite(bound);
     require(finite, "W or Z is too large: the Gram matrix A^T A (with W^(N-1) = q^(N-1) U^(N-1)) overflows; rescale W or Z");
+    response_once_ = std::make_shared<std::once_flag>();
   }
+
+  // Movable, not copyable: a copy would share the build-once flag of the lazy response.
+  ToeplitzGram(ToeplitzGram&&) = default;
+  ToeplitzGram& operator=(ToeplitzGram&&) = default;
+  ToeplitzGram(const ToeplitzGram&) = delete;
+  ToeplitzGram& operator=(const ToeplitzGram&) = delete;
 
   Index rows() const { return N_ * L_; }
   Index cols() const { return N_ * L_; }
@@ -90,6 +102,7 @@ class ToeplitzGram {
   void apply(const ConstMatrixRef& X, MatrixRef out, int threads) const {
     const Index N = N_, L = L_, B = X.cols(), F = N + 1, LB = L * B;
     require(X.rows() == rows() && out.rows() == rows() && out.cols() == B, "ToeplitzGram::apply: shape mismatch");
+    std::call_once(*response_once_, [this] { build_response(T_); });
     const int nthreads = resolve_threads(threads);
     Matrix xt(LB, N), spectrum(LB, 2 * F), product(LB, 2 * F), yt(LB, N);
     for (Index b = 0; b < B; ++b) xt.middleRows(b * L, L) = Eigen::Map<const Matrix>(X.col(b).data(), L, N);
@@ -117,6 +130,27 @@ class ToeplitzGram {
             product.middleRows(parts.start(blk), parts.length(blk)) * inverse_;
     }
     for (Index b = 0; b < B; ++b) Eigen::Map<Matrix>(out.col(b).data(), L, N) = yt.middleRows(b * L, L);
+  }
+
+  // Multiply-adds of apply() per column, against rows() per non-zero for add_columns().
+  double apply_cost() const { return 4.0 * double(L_ * N_ * (N_ + 1)) + 4.0 * double((N_ + 1) * L_ * L_); }
+
+  // out += G x over the non-zeros of x, column by column from the Toeplitz blocks (identity
+  // basis only): O(P) per non-zero, cheaper than apply() for a sparse x.
+  void add_columns(const Vector& x, Vector& out) const {
+    const Index N = N_, L = L_;
+    for (Index j = 0; j < x.size(); ++j) {
+      if (x[j] == 0.0) continue;
+      const Index kj = j / L, lj = j % L;
+      const double alpha = x[j] * decay_[size_t(kj)];
+      for (Index ki = 0; ki < N; ++ki) {
+        const double w = alpha * decay_[size_t(ki)];
+        if (ki >= kj)
+          out.segment(ki * L, L).noalias() += w * T_[size_t(ki - kj)].col(lj);
+        else
+          out.segment(ki * L, L).noalias() += w * T_[size_t(kj - ki)].row(lj).transpose();
+      }
+    }
   }
 
   // Entries of G straight from the Toeplitz blocks (O(1) each), for the identity basis only:
@@ -257,7 +291,7 @@ class ToeplitzGram {
   // response_[f] = [[Re That_f, -Im That_f], [Im That_f, Re That_f]] (2L x 2L), with
   //   Re That_f = T_0 + sum_j (T_j + T_j^T) cos(w_f j),  Im That_f = -sum_j (T_j - T_j^T) sin(w_f j)
   // for all f at once as two GEMMs over the lags j = 1..N-1.
-  void build_response(const std::vector<Matrix>& T) {
+  void build_response(const std::vector<Matrix>& T) const {
     const Index N = N_, L = L_, F = N + 1;
     const double pi = std::acos(-1.0);
     Matrix sym(L * L, std::max<Index>(N - 1, 0)), anti(L * L, std::max<Index>(N - 1, 0));
@@ -312,7 +346,8 @@ class ToeplitzGram {
   bool has_basis_ = false;
   std::vector<Matrix> T_;
   std::vector<double> decay_;  // q^(N-1-k)
-  std::vector<Matrix> response_;
+  mutable std::vector<Matrix> response_;  // built on first apply(), once
+  std::shared_ptr<std::once_flag> response_once_;
   Matrix forward_, inverse_;
 };
 

@@ -392,13 +392,23 @@ def find_fixed_points(
     # A merged search returned, bit for bit, the point (and q) of the earlier search raw["merged"]
     # found it with: it would only be counted for that search's kept point, so it skips the
     # deduplication (the same result: identical distances, and the earlier index wins q ties).
+    # Searches merged into the mirror -p of a known point (src = -2 - j) all returned the same
+    # point and q: the first of each group stands for the group.
     src = raw["merged"]
+    K = len(src)
+    mirror = keep & (src <= -2)
+    if mirror.any():
+        rows = np.flatnonzero(mirror)
+        _, first, group = np.unique(src[rows], return_index=True, return_inverse=True)
+        rep = rows[first][group]  # each mirror-merged search's representative
+        src = src.copy()
+        src[rows] = np.where(rep == rows, -1, rep)
     merged = keep & (src >= 0)
-    merged[merged] &= keep[src[merged]] & (src[merged] < np.arange(len(src))[merged]) & (src[src[merged]] < 0)
+    merged[merged] &= keep[src[merged]] & (src[merged] < np.arange(K)[merged]) & (src[src[merged]] < 0)
     idx = np.flatnonzero(keep & ~merged)
     uniq, counts, owner = _deduplicate(pts[idx], q[idx], unique_tol)
     if merged.any():
-        pos = np.full(len(src), -1)
+        pos = np.full(K, -1)
         pos[idx] = np.arange(len(idx))
         counts = counts + np.bincount(owner[pos[src[merged]]], minlength=len(uniq))
     sel = idx[uniq]
