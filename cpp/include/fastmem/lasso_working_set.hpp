@@ -6,7 +6,7 @@
 //              duality gap with theta = r min(1, lam / ||c||_inf); stop if gap <= tol F
 //              working set W (only grows, so its Gram matrix is extended, never rebuilt):
 //              first the p0 largest |c_j| / ||a_j||, then after each inner solve the KKT
-//              violators |c_j| > lam outside W, largest first, at most max(p0, |W|/2) of them
+//              violators |c_j| > lam outside W, largest first, at most max(p0, |W|/10) of them
 // Inner solve: the same LASSO restricted to W, in Gram form (G = A_W^T A_W, q = A_W^T y), by
 //              coordinate descent with Anderson extrapolation and semismooth Newton steps
 //              (lasso_gram_inner.hpp), stopped at gap_W <= 0.3 gap.
@@ -33,7 +33,7 @@ struct WorkingSetOptions {
   int polish_after = 5;      // FISTA inner solver: steps with an unchanged sign pattern before a polish
   bool coordinate_descent = true;  // inner solver: Gram-form CD + Newton (else FISTA + polish)
   double inner_ratio = 0.3;  // inner gap target, relative to the outer gap (celer's 0.3)
-  double growth = 0.5;       // at most max(p0, growth |W|) columns join W per outer step
+  double growth = 0.1;       // at most max(p0, growth |W|) columns join W per outer step (0.5 made W ~2x the support: G_WW costs M p^2 dense, and CD epochs p per move)
   int max_outer = 1000;
 };
 
