@@ -3,6 +3,7 @@
 // (fastmem/gram_solvers.hpp). Batches travel as (B, P) C-ordered arrays = P x B columns.
 #include <optional>
 #include "arrays.hpp"
+#include "lasso_output.hpp"
 #include "fastmem/gram_solvers.hpp"
 #include "fastmem/operators.hpp"
 #include "fastmem/toeplitz_gram.hpp"
@@ -93,14 +94,8 @@ py::dict lasso_gram_py(const ToeplitzGram& G, const CArray& AtY, const CArray& y
     py::gil_scoped_release release;
     res = lasso_gram(G, in.Q, in.yy, in.lam, in.X0, opt, in.settle, &settled);
   }
-  py::dict d;
-  d["coef"] = batch_array(res.coef);
-  d["objective"] = values(res.objective);
-  d["gap"] = values(res.gap);
-  d["iterations"] = values(res.iterations);
-  d["converged"] = flags(res.converged);
+  py::dict d = lasso_output_dict(res);
   d["settled"] = flags(settled);
-  d["lipschitz"] = res.lipschitz;
   return d;
 }
 
@@ -121,14 +116,7 @@ py::dict lasso_working_set_gram_py(const ToeplitzGram& G, const CArray& AtY, con
     py::gil_scoped_release release;
     res = lasso_working_set_gram(G, in.Q, in.yy, in.lam, in.X0, opt, ws);
   }
-  py::dict d;
-  d["coef"] = batch_array(res.coef);
-  d["objective"] = values(res.objective);
-  d["gap"] = values(res.gap);
-  d["iterations"] = values(res.iterations);
-  d["converged"] = flags(res.converged);
-  d["lipschitz"] = 0.0;
-  return d;
+  return lasso_output_dict(res);
 }
 
 py::dict nuclear_norm_gram_py(const ToeplitzGram& G, const CArray& AtY, const CArray& yy, const CArray& lam,

@@ -4,6 +4,7 @@
 // column-major M x B / P x B matrices the solver works on (no copies).
 #include <optional>
 #include "arrays.hpp"
+#include "lasso_output.hpp"
 #include "fastmem/basis.hpp"
 #include "fastmem/lasso.hpp"
 #include "fastmem/lasso_working_set.hpp"
@@ -45,21 +46,6 @@ Matrix warm_start_columns(const std::optional<CArray>& X0t, Index B, Index P) {
   return X0;
 }
 
-py::dict to_dict(const LassoOutput& res, Index B, Index P) {
-  py::array_t<double> coef({B, P});
-  Eigen::Map<Matrix>(coef.mutable_data(), P, B) = res.coef;
-  py::array_t<bool> conv(B);
-  for (Index b = 0; b < B; ++b) conv.mutable_at(b) = res.converged[size_t(b)] != 0;
-  py::dict d;
-  d["coef"] = coef;
-  d["objective"] = py::array_t<double>(B, res.objective.data());
-  d["gap"] = py::array_t<double>(B, res.gap.data());
-  d["iterations"] = py::array_t<int>(B, res.iterations.data());
-  d["converged"] = conv;
-  d["lipschitz"] = res.lipschitz;
-  return d;
-}
-
 template <class Op>
 py::dict solve(const Op& op, const CArray& Yt, const CArray& lam, const std::optional<CArray>& X0t, const Basis& basis,
                double tol, Index max_iter, double lipschitz, int n_threads) {
@@ -84,7 +70,7 @@ py::dict solve(const Op& op, const CArray& Yt, const CArray& lam, const std::opt
     const BasisOperator<Op> APsi(op, basis);
     res = lasso_fista(APsi, Y, lam_v, X0, opt);
   }
-  return to_dict(res, B, P);
+  return lasso_output_dict(res);
 }
 
 py::dict solve_working_set(const CArray& A, const CArray& Yt, const CArray& lam, const std::optional<CArray>& X0t,
@@ -111,7 +97,7 @@ py::dict solve_working_set(const CArray& A, const CArray& Yt, const CArray& lam,
     py::gil_scoped_release release;
     res = lasso_working_set(a, Y, lam_v, X0, opt, ws);
   }
-  return to_dict(res, B, P);
+  return lasso_output_dict(res);
 }
 
 }  // namespace

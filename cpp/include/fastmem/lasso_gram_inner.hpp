@@ -25,6 +25,11 @@ inline double dual_value(double yy, double yAx, double AxAx, double cmax, double
   return 0.5 * yy - 0.5 * ((1 - s) * (1 - s) * yy + 2 * s * (1 - s) * yAx + s * s * AxAx);
 }
 
+// The subproblem's objective F(u) = 0.5 yy - q^T u + 0.5 u^T G u + lam ||u||_1, with Gu = G u given.
+inline double gram_objective(double yy, const Vector& q, double lam, const Vector& u, const Vector& Gu) {
+  return 0.5 * yy - q.dot(u) + 0.5 * u.dot(Gu) + lam * u.lpNorm<1>();
+}
+
 // G v over the non-zeros of v.
 inline void gram_times_sparse(const Matrix& G, const Vector& v, Vector& out) {
   out.setZero();
@@ -67,7 +72,7 @@ inline bool support_polish(const Matrix& G, const Vector& q, double yy, double l
   }
   Vector Gxp(p);
   gram_times_sparse(G, xp, Gxp);
-  const double Fp = 0.5 * yy - q.dot(xp) + 0.5 * xp.dot(Gxp) + lam * xp.lpNorm<1>();
+  const double Fp = gram_objective(yy, q, lam, xp, Gxp);
   if (!(Fp <= Fx + slack)) return false;
   x = std::move(xp);
   Gx = std::move(Gxp);
@@ -101,7 +106,7 @@ inline Index gram_fista(const Matrix& G, const Vector& q, double yy, double lam,
   Vector Gx(p), z = x, Gz(p), xn(p), Gxn(p), grad(p);
   gram_times_sparse(G, x, Gx);
   Gz = Gx;
-  auto objective = [&](const Vector& u, const Vector& Gu) { return 0.5 * yy - q.dot(u) + 0.5 * u.dot(Gu) + lam * u.lpNorm<1>(); };
+  auto objective = [&](const Vector& u, const Vector& Gu) { return gram_objective(yy, q, lam, u, Gu); };
   double Fx = objective(x, Gx), t = 1.0;
   std::vector<signed char> sign(size_t(p), 0);
   int stable = 0;
@@ -233,7 +238,7 @@ inline bool newton_step(const Matrix& G, const Vector& q, double yy, double lam,
       xt[ja] = v * double(want[size_t(ja)]) > 0.0 ? v : 0.0;
     }
     gram_times_sparse(G, xt, Gxt);
-    const double Ft = 0.5 * yy - q.dot(xt) + 0.5 * xt.dot(Gxt) + lam * xt.lpNorm<1>();
+    const double Ft = gram_objective(yy, q, lam, xt, Gxt);
     if (Ft < Fx - slack) {
       x = xt;
       Gx = Gxt;
@@ -265,7 +270,7 @@ inline Index gram_cd(const Matrix& G, const Vector& q, double yy, double lam, do
   Vector Gx(p), g(p);
   gram_times_sparse(G, x, Gx);
   g = Gx - q;
-  auto objective = [&](const Vector& u, const Vector& Gu) { return 0.5 * yy - q.dot(u) + 0.5 * u.dot(Gu) + lam * u.lpNorm<1>(); };
+  auto objective = [&](const Vector& u, const Vector& Gu) { return gram_objective(yy, q, lam, u, Gu); };
   Matrix history(p, window + 1);
   int filled = 0;
   int singular_fails = 0;

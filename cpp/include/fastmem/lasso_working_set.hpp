@@ -209,22 +209,6 @@ ColumnResult lasso_working_set_column(Columns& src, double lam, const Vector& x0
 }
 
 namespace detail {
-inline LassoOutput working_set_output(Index P, Index B) {
-  LassoOutput out;
-  out.coef.resize(P, B);
-  out.objective.resize(B);
-  out.gap.resize(B);
-  out.iterations.resize(B);
-  out.converged.assign(size_t(B), 0);
-  return out;
-}
-inline void store_column(LassoOutput& out, Index b, const ColumnResult& r) {
-  out.coef.col(b) = r.x;
-  out.objective[b] = r.objective;
-  out.gap[b] = r.gap;
-  out.iterations[b] = int(r.iterations);
-  out.converged[size_t(b)] = r.converged ? 1 : 0;
-}
 inline void check_working_set_inputs(Index M, Index P, const ConstMatrixRef& Y, const ConstVectorRef& lam,
                                      const ConstMatrixRef& X0) {
   const Index B = Y.cols();
@@ -233,46 +217,59 @@ inline void check_working_set_inputs(Index M, Index P, const ConstMatrixRef& Y, 
   require((lam.array() >= 0.0).all(), "lam must be >= 0");
   require(X0.size() == 0 || (X0.rows() == P && X0.cols() == B), "warm start must have shape (P, B)");
 }
+
+// The columns b = 0..B-1 of a batch, each solved on make_columns(b, inner_threads) from X0's
+// column (or 0), in parallel over the batch; one column alone gets the threads for its products.
+template <class MakeColumns>
+LassoOutput working_set_batch(Index P, Index B, const ConstVectorRef& lam, const ConstMatrixRef& X0,
+                              const LassoOptions& opt, const WorkingSetOptions& ws, MakeColumns make_columns) {
+  LassoOutput out;
+  out.coef.resize(P, B);
+  out.objective.resize(B);
+  out.gap.resize(B);
+  out.iterations.resize(B);
+  out.converged.assign(size_t(B), 0);
+  const int nthreads = resolve_threads(opt.threads);
+  const int inner_threads = B >= nthreads ? 1 : nthreads;
+#pragma omp parallel for schedule(dynamic, 1) num_threads(nthreads) if (nthreads > 1 && B > 1)
+  for (Index b = 0; b < B; ++b) {
+    const Vector x0 = X0.size() ? Vector(X0.col(b)) : Vector::Zero(P);
+    auto src = make_columns(b, inner_threads);
+    const ColumnResult r = lasso_working_set_column(src, lam[b], x0, opt, ws);
+    out.coef.col(b) = r.x;
+    out.objective[b] = r.objective;
+    out.gap[b] = r.gap;
+    out.iterations[b] = int(r.iterations);
+    out.converged[size_t(b)] = r.converged ? 1 : 0;
+  }
+  return out;
+}
 }  // namespace detail
 
 // All columns of Y (M x B) on a dense A, per-column lam; X0 (P x B) or empty.
 inline LassoOutput lasso_working_set(const ConstRowMatrixRef& A, const ConstMatrixRef& Y, const ConstVectorRef& lam,
                                      const ConstMatrixRef& X0, const LassoOptions& opt,
                                      const WorkingSetOptions& ws = WorkingSetOptions()) {
-  const Index M = A.rows(), P = A.cols(), B = Y.cols();
+  const Index M = A.rows(), P = A.cols();
   detail::check_working_set_inputs(M, P, Y, lam, X0);
-  LassoOutput out = detail::working_set_output(P, B);
   Vector colnorm(P);
   for (Index j = 0; j < P; ++j) colnorm[j] = A.col(j).norm();
-  const int nthreads = resolve_threads(opt.threads);
-  const int inner_threads = B >= nthreads ? 1 : nthreads;  // one column: its products use the threads
-#pragma omp parallel for schedule(dynamic, 1) num_threads(nthreads) if (nthreads > 1 && B > 1)
-  for (Index b = 0; b < B; ++b) {
-    const Vector x0 = X0.size() ? Vector(X0.col(b)) : Vector::Zero(P);
-    DenseColumns src(A, colnorm, Y.col(b), inner_threads);
-    detail::store_column(out, b, lasso_working_set_column(src, lam[b], x0, opt, ws));
-  }
-  return out;
+  return detail::working_set_batch(P, Y.cols(), lam, X0, opt, ws, [&](Index b, int threads) {
+    return DenseColumns(A, colnorm, Y.col(b), threads);
+  });
 }
 
 // All columns on the network's Toeplitz Gram (identity basis): AtY (P x B) = A^T Y, yy (B) = ||y_b||^2.
 inline LassoOutput lasso_working_set_gram(const ToeplitzGram& G, const ConstMatrixRef& AtY, const ConstVectorRef& yy,
                                           const ConstVectorRef& lam, const ConstMatrixRef& X0, const LassoOptions& opt,
                                           const WorkingSetOptions& ws = WorkingSetOptions()) {
-  const Index P = G.cols(), B = AtY.cols();
+  const Index P = G.cols();
   require(G.has_entries(), "the working-set Gram solver needs the identity basis");
   detail::check_working_set_inputs(P, P, AtY, lam, X0);
-  require(yy.size() == B, "yy must have one value per column");
-  LassoOutput out = detail::working_set_output(P, B);
-  const int nthreads = resolve_threads(opt.threads);
-  const int inner_threads = B >= nthreads ? 1 : nthreads;
-#pragma omp parallel for schedule(dynamic, 1) num_threads(nthreads) if (nthreads > 1 && B > 1)
-  for (Index b = 0; b < B; ++b) {
-    const Vector x0 = X0.size() ? Vector(X0.col(b)) : Vector::Zero(P);
-    ToeplitzColumns src(G, AtY.col(b), yy[b], inner_threads);
-    detail::store_column(out, b, lasso_working_set_column(src, lam[b], x0, opt, ws));
-  }
-  return out;
+  require(yy.size() == AtY.cols(), "yy must have one value per column");
+  return detail::working_set_batch(P, AtY.cols(), lam, X0, opt, ws, [&](Index b, int threads) {
+    return ToeplitzColumns(G, AtY.col(b), yy[b], threads);
+  });
 }
 
 }  // namespace fastmem
