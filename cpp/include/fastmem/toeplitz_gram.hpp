@@ -10,10 +10,12 @@
 // is block-diagonal:
 //     (T x)_k = [ IDFT_2N ( That_f  xhat_f ) ]_k,   That_f = sum_j c_j e^(-i 2 pi f j / 2N),
 // with c_j = T_j (0 <= j < N), c_N = 0, c_(2N-j) = T_j^T. x is real, so only f = 0..N are
-// needed; That_f is Hermitian. The DFTs over the N time steps are GEMMs with precomputed
-// cos/sin matrices (N is ~100, where a GEMM beats an FFT), D and an optional orthonormal
-// temporal basis Psi (the DCT of the sparse model) are folded into them:
-//     forward  F = Psi^T D C (N x 2(N+1)),   inverse  I = C' D Psi ((2(N+1)) x N).
+// needed; That_f is Hermitian (Re symmetric, Im antisymmetric). The DFTs over the N time steps
+// are GEMMs with precomputed cos/sin matrices (N is ~100, where a GEMM beats an FFT). With an
+// orthonormal temporal basis Psi (the DCT of the sparse model) D and Psi are folded into them:
+//     forward  F = Psi^T D C (N x 2(N+1)),   inverse  I = C' D Psi ((2(N+1)) x N);
+// with the identity basis the phases are centred on the time axis, so that the even and odd
+// parts of the (D-scaled) sequence need half-size cosine and sine GEMMs (forward_dft).
 // Building it costs N products U P (O(M L) each for block-diagonal W) and N GEMMs Z^T P_j
 // (2 M L^2 each): the only O(M) work.
 //
@@ -78,7 +80,8 @@ class ToeplitzGram {
     // entries times cosines and sines, so a finite sum of |T_j| bounds it here, at build time.
     double bound = 0.0;
     for (const Matrix& t : T) bound += 2.0 * t.cwiseAbs().maxCoeff();
-    const bool finite = forward_.allFinite() && inverse_.allFinite() && std::isfinite(bound);
+    const bool finite = forward_re_.allFinite() && forward_im_.allFinite() && inverse_re_.allFinite() &&
+                        inverse_im_.allFinite() && decay_diag_.allFinite() && std::isfinite(bound);
     require(finite, "W or Z is too large: the Gram matrix A^T A (with W^(N-1) = q^(N-1) U^(N-1)) overflows; rescale W or Z");
     response_once_ = std::make_shared<std::once_flag>();
   }
@@ -96,38 +99,42 @@ class ToeplitzGram {
   double scale() const { return q_; }
 
   // out (P x B) = G X. The batch is first laid out time-last, (L B) x N (row l + L b), so the
-  // forward and inverse DFTs are each one GEMM over the whole batch; in between, one
-  // (2L x 2L) x (2L x B) product per frequency. Row blocks and frequencies are the parallel
-  // loops (fixed partitions: the result does not depend on the thread count).
+  // forward and inverse DFTs are each one GEMM over the whole batch (two half-size GEMMs for the
+  // identity basis, see fold()); in between, per frequency, the complex product
+  // That_f xhat_f = (Re + i Im)(re + i im) as four (L x L) x (L x B) real products. Row blocks and
+  // frequencies are the parallel loops (fixed partitions: the result does not depend on the
+  // thread count).
   void apply(const ConstMatrixRef& X, MatrixRef out, int threads) const {
     const Index N = N_, L = L_, B = X.cols(), F = N + 1, LB = L * B;
     require(X.rows() == rows() && out.rows() == rows() && out.cols() == B, "ToeplitzGram::apply: shape mismatch");
     std::call_once(*response_once_, [this] { build_response(T_); });
     const int nthreads = resolve_threads(threads);
-    Matrix xt(LB, N), spectrum(LB, 2 * F), product(LB, 2 * F), yt(LB, N);
+    Matrix xt(LB, N), re(LB, F), im(LB, F), pre(LB, F), pim(LB, F), yt(LB, N);
     for (Index b = 0; b < B; ++b) xt.middleRows(b * L, L) = Eigen::Map<const Matrix>(X.col(b).data(), L, N);
     const RowPartition parts(LB);
 #pragma omp parallel num_threads(nthreads) if (nthreads > 1)
     {
 #pragma omp for schedule(static)
-      for (Index blk = 0; blk < parts.count(); ++blk)
-        spectrum.middleRows(parts.start(blk), parts.length(blk)).noalias() =
-            xt.middleRows(parts.start(blk), parts.length(blk)) * forward_;
-#pragma omp for schedule(static)
-      for (Index f = 0; f < F; ++f) {
-        // column f of spectrum is Re xhat (L x B), column F + f is Im xhat
-        Eigen::Map<const Matrix> re(spectrum.col(f).data(), L, B), im(spectrum.col(F + f).data(), L, B);
-        Eigen::Map<Matrix> ore(product.col(f).data(), L, B), oim(product.col(F + f).data(), L, B);
-        const Matrix& H = response_[size_t(f)];
-        ore.noalias() = H.topLeftCorner(L, L) * re;
-        ore.noalias() += H.topRightCorner(L, L) * im;
-        oim.noalias() = H.bottomLeftCorner(L, L) * re;
-        oim.noalias() += H.bottomRightCorner(L, L) * im;
+      for (Index blk = 0; blk < parts.count(); ++blk) {
+        const Index r0 = parts.start(blk), nr = parts.length(blk);
+        forward_dft(xt.middleRows(r0, nr), re.middleRows(r0, nr), im.middleRows(r0, nr));
       }
 #pragma omp for schedule(static)
-      for (Index blk = 0; blk < parts.count(); ++blk)
-        yt.middleRows(parts.start(blk), parts.length(blk)).noalias() =
-            product.middleRows(parts.start(blk), parts.length(blk)) * inverse_;
+      for (Index f = 0; f < F; ++f) {
+        // column f of re / im is Re xhat_f / Im xhat_f, L x B
+        Eigen::Map<const Matrix> xr(re.col(f).data(), L, B), xi(im.col(f).data(), L, B);
+        Eigen::Map<Matrix> yr(pre.col(f).data(), L, B), yi(pim.col(f).data(), L, B);
+        const Matrix &Hr = response_re_[size_t(f)], &Hi = response_im_[size_t(f)];
+        yr.noalias() = Hr * xr;
+        yr.noalias() -= Hi * xi;
+        yi.noalias() = Hi * xr;
+        yi.noalias() += Hr * xi;
+      }
+#pragma omp for schedule(static)
+      for (Index blk = 0; blk < parts.count(); ++blk) {
+        const Index r0 = parts.start(blk), nr = parts.length(blk);
+        inverse_dft(pre.middleRows(r0, nr), pim.middleRows(r0, nr), yt.middleRows(r0, nr));
+      }
     }
     for (Index b = 0; b < B; ++b) Eigen::Map<Matrix>(out.col(b).data(), L, N) = yt.middleRows(b * L, L);
   }
@@ -288,9 +295,10 @@ class ToeplitzGram {
     return true;
   }
 
-  // response_[f] = [[Re That_f, -Im That_f], [Im That_f, Re That_f]] (2L x 2L), with
+  // response_re_[f] = Re That_f (symmetric), response_im_[f] = Im That_f (antisymmetric), with
   //   Re That_f = T_0 + sum_j (T_j + T_j^T) cos(w_f j),  Im That_f = -sum_j (T_j - T_j^T) sin(w_f j)
-  // for all f at once as two GEMMs over the lags j = 1..N-1.
+  // for all f at once as two GEMMs over the lags j = 1..N-1. Kept as two real L x L matrices
+  // (not the 2L x 2L real form of the complex product, which reads every entry twice).
   void build_response(const std::vector<Matrix>& T) const {
     const Index N = N_, L = L_, F = N + 1;
     const double pi = std::acos(-1.0);
@@ -306,38 +314,110 @@ class ToeplitzGram {
       }
     }
     Matrix re = sym * cosines, im = -(anti * sines);
-    response_.assign(size_t(F), Matrix());
+    response_re_.assign(size_t(F), Matrix());
+    response_im_.assign(size_t(F), Matrix());
     for (Index f = 0; f < F; ++f) {
-      Matrix H(2 * L, 2 * L);
-      const Matrix r = Eigen::Map<const Matrix>(re.col(f).data(), L, L) + T[0];
-      const Eigen::Map<const Matrix> i(im.col(f).data(), L, L);
-      H << r, -i, i, r;
-      response_[size_t(f)] = std::move(H);
+      response_re_[size_t(f)] = Eigen::Map<const Matrix>(re.col(f).data(), L, L) + T[0];
+      response_im_[size_t(f)] = Eigen::Map<const Matrix>(im.col(f).data(), L, L);
     }
   }
 
-  void build_transforms(double q, const Matrix& Psi) {
-    const Index N = N_, F = N + 1;
-    const double pi = std::acos(-1.0);
-    Matrix C(N, 2 * F), Ci(2 * F, N);
-    for (Index k = 0; k < N; ++k) {
-      const double d = std::pow(q, double(N - 1 - k));
-      for (Index f = 0; f < F; ++f) {
-        const double w = 2.0 * pi * double(f * k % (2 * N)) / double(2 * N);
-        const double weight = (f == 0 || f == N) ? 1.0 : 2.0;
-        C(k, f) = d * std::cos(w);
-        C(k, F + f) = -d * std::sin(w);
-        Ci(f, k) = weight * d * std::cos(w) / double(2 * N);
-        Ci(F + f, k) = -weight * d * std::sin(w) / double(2 * N);
-      }
+  // Forward DFT of a row block x (rows l + L b, columns the N time steps) into the real and
+  // imaginary parts of xhat_f (f = 0..N). With a basis: xhat = x Psi^T D C, one GEMM per part.
+  // Identity basis: the phases are taken about the centre c = (N - 1) / 2 of the time axis,
+  //     xhat'_f = sum_k u_k e^(-i w_f (k - c)),  u_k = q^(N-1-k) x_k,
+  // (xhat_f = e^(-i w_f c) xhat'_f; the factor cancels against the inverse's, That_f commutes
+  // with it), so steps k and N-1-k share cosines and have opposite sines: the even part
+  // u_k + u_(N-1-k) times the cosines and the odd part u_k - u_(N-1-k) times the sines, two
+  // GEMMs of half the size.
+  template <class In, class Out>
+  void forward_dft(const In& x, Out&& re, Out&& im) const {
+    if (has_basis_) {
+      re.noalias() = x * forward_re_;
+      im.noalias() = x * forward_im_;
+      return;
     }
+    const Index N = N_, h = N / 2;
+    Matrix u = x;
+    if (q_ != 1.0) u *= decay_diag_.asDiagonal();
+    Matrix even(u.rows(), (N + 1) / 2), odd(u.rows(), h);
+    even.leftCols(h) = u.leftCols(h) + u.rightCols(h).rowwise().reverse();
+    odd = u.leftCols(h) - u.rightCols(h).rowwise().reverse();
+    if (N % 2) even.col(h) = u.col(h);
+    re.noalias() = even * fold_cos_;
+    if (h > 0)
+      im.noalias() = odd * fold_sin_;
+    else
+      im.setZero();
+  }
+
+  // Inverse of forward_dft applied to the product spectrum (real part pr, imaginary part pi):
+  //     y_k = q^(N-1-k) / 2N sum_f w_f Re(p'_f e^(i w_f (k - c)))   (w_f = 1 at f = 0, N, else 2),
+  // the even part E (cosines) and the odd part O (sines): y_k = E_k - O_k, y_(N-1-k) = E_k + O_k.
+  template <class In, class Out>
+  void inverse_dft(const In& pr, const In& pi, Out&& y) const {
+    if (has_basis_) {
+      y.noalias() = pr * inverse_re_;
+      y.noalias() += pi * inverse_im_;
+      return;
+    }
+    const Index N = N_, h = N / 2;
+    Matrix even = pr * unfold_cos_;
+    if (h > 0) {
+      const Matrix odd = pi * unfold_sin_;
+      y.leftCols(h) = even.leftCols(h) - odd;
+      y.rightCols(h).rowwise().reverse() = even.leftCols(h) + odd;
+    }
+    if (N % 2) y.col(h) = even.col(h);
+    if (q_ != 1.0) y *= decay_diag_.asDiagonal();
+  }
+
+  void build_transforms(double q, const Matrix& Psi) {
+    const Index N = N_, F = N + 1, h = N / 2;
+    const double pi = std::acos(-1.0);
+    decay_diag_.resize(N);
+    for (Index k = 0; k < N; ++k) decay_diag_[k] = decay_[size_t(k)];
     if (Psi.size()) {
+      Matrix C(N, 2 * F), Ci(2 * F, N);
+      for (Index k = 0; k < N; ++k) {
+        const double d = std::pow(q, double(N - 1 - k));
+        for (Index f = 0; f < F; ++f) {
+          const double w = 2.0 * pi * double(f * k % (2 * N)) / double(2 * N);
+          const double weight = (f == 0 || f == N) ? 1.0 : 2.0;
+          C(k, f) = d * std::cos(w);
+          C(k, F + f) = -d * std::sin(w);
+          Ci(f, k) = weight * d * std::cos(w) / double(2 * N);
+          Ci(F + f, k) = -weight * d * std::sin(w) / double(2 * N);
+        }
+      }
       // rows of X_b are l, columns the coefficient index: time samples are X_b Psi^T
-      forward_ = Psi.transpose() * C;
-      inverse_ = Ci * Psi;
-    } else {
-      forward_ = std::move(C);
-      inverse_ = std::move(Ci);
+      forward_re_ = Psi.transpose() * C.leftCols(F);
+      forward_im_ = Psi.transpose() * C.rightCols(F);
+      inverse_re_ = Ci.topRows(F) * Psi;
+      inverse_im_ = Ci.bottomRows(F) * Psi;
+      return;
+    }
+    // Centred phases w_f (k - c) = 2 pi f (2k - N + 1) / 4N, reduced mod 4N exactly.
+    auto angle = [&](Index f, Index k) {
+      Index m = (f * (2 * k - N + 1)) % (4 * N);
+      if (m < 0) m += 4 * N;
+      return 2.0 * pi * double(m) / double(4 * N);
+    };
+    fold_cos_.resize((N + 1) / 2, F);
+    fold_sin_.resize(h, F);
+    unfold_cos_.resize(F, (N + 1) / 2);
+    unfold_sin_.resize(F, h);
+    for (Index f = 0; f < F; ++f) {
+      const double weight = ((f == 0 || f == N) ? 1.0 : 2.0) / double(2 * N);
+      for (Index k = 0; k < (N + 1) / 2; ++k) {
+        const double w = angle(f, k);
+        fold_cos_(k, f) = std::cos(w);
+        unfold_cos_(f, k) = weight * std::cos(w);
+        if (k < h) {
+          fold_sin_(k, f) = -std::sin(w);
+          unfold_sin_(f, k) = weight * std::sin(w);
+        }
+      }
     }
   }
 
@@ -346,9 +426,11 @@ class ToeplitzGram {
   bool has_basis_ = false;
   std::vector<Matrix> T_;
   std::vector<double> decay_;  // q^(N-1-k)
-  mutable std::vector<Matrix> response_;  // built on first apply(), once
+  Vector decay_diag_;                  // the same, as a vector
+  mutable std::vector<Matrix> response_re_, response_im_;  // built on first apply(), once
   std::shared_ptr<std::once_flag> response_once_;
-  Matrix forward_, inverse_;
+  Matrix forward_re_, forward_im_, inverse_re_, inverse_im_;  // with a basis Psi
+  Matrix fold_cos_, fold_sin_, unfold_cos_, unfold_sin_;      // identity basis (centred phases)
 };
 
 }  // namespace fastmem
