@@ -263,13 +263,24 @@ class ToeplitzGram {
           anti(i, u) = zb[l] * za[m] - za[l] * zb[m];
         }
     }
+    // cos(j theta_i), sin(j theta_i) from exact values at j = 16 m and t = j - 16 m by the angle
+    // sum (a few ulps; a quarter of the cos/sin calls, which dominated the build at large M)
     Matrix cosines(N, nb), sines(N, nb);
-    for (Index i = 0; i < nb; ++i)
-      for (Index j = 0; j < N; ++j) {
-        const double w = double(j) * theta[i];
-        cosines(j, i) = std::cos(w);
-        sines(j, i) = std::sin(w);
+    const Index step = 16;
+    double ct[step], st[step];
+    for (Index i = 0; i < nb; ++i) {
+      for (Index t = 0; t < step && t < N; ++t) {
+        ct[t] = std::cos(double(t) * theta[i]);
+        st[t] = std::sin(double(t) * theta[i]);
       }
+      for (Index j0 = 0; j0 < N; j0 += step) {
+        const double cm = std::cos(double(j0) * theta[i]), sm = std::sin(double(j0) * theta[i]);
+        for (Index t = 0; t < step && j0 + t < N; ++t) {
+          cosines(j0 + t, i) = cm * ct[t] - sm * st[t];
+          sines(j0 + t, i) = sm * ct[t] + cm * st[t];
+        }
+      }
+    }
     Matrix ts(N, U), ta(N, U);
     const RowPartition parts(N);
     const int nthreads = resolve_threads(threads);
