@@ -30,7 +30,7 @@ import fastmem
 from fastmem import _core
 from fastmem.dynamics import FlipFlopTask, TanhRNN
 
-train_mod = importlib.import_module("fastmem.dynamics.train")  # the module (fastmem.dynamics.train is also the function)
+train_mod = importlib.import_module("fastmem.dynamics.training")
 
 N, UNROLL = 100, 10
 

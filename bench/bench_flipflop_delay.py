@@ -49,7 +49,7 @@ def main(argv=None) -> int:
     parser.add_argument("--steps", type=int, default=None, help="max Adam steps (default: train()'s)")
     parser.add_argument("--jobs", type=int, default=2)
     args = parser.parse_args(argv)
-    from fastmem.dynamics.train import DEFAULT_STEPS
+    from fastmem.dynamics.training import DEFAULT_STEPS
 
     delays = [0, 8] if args.quick else args.delays
     steps = args.steps or (4000 if args.quick else DEFAULT_STEPS)

@@ -283,14 +283,14 @@ register("fastmem.dynamics.model.TanhRNN.from_torch",
 register("fastmem.dynamics.model.TanhRNN.to_torch", lambda: dict(_self=rnn(), batch_first=True, dtype=None),
          call=lambda _self, **kw: [p.detach().numpy() for m in _self.to_torch(**kw) for p in m.parameters()])
 
-register("fastmem.dynamics.train.train",
+register("fastmem.dynamics.training.train",
          lambda: dict(model=rnn(), task=task(), steps=4, batch=2, unroll=2, lr=1e-3, clip=1.0,
                       target_accuracy=0.5, check_every=2, check_steps=30, rng=0, progress=False),
          call=lambda **kw: dyn.train(**kw).loss, skip=("progress",))
-register("fastmem.dynamics.train.accuracy",
+register("fastmem.dynamics.training.accuracy",
          lambda: dict(model=rnn(), task=task(), steps=50, rng=0, n_threads=None),
          call=lambda **kw: dyn.accuracy(**kw).accuracy)
-register("fastmem.dynamics.train.score",
+register("fastmem.dynamics.training.score",
          lambda: dict(outputs=R(3).standard_normal((20, 3)), targets=task().sample(1, 20, rng=2)[1][0]),
          call=lambda **kw: dyn.score(**kw).accuracy)
 

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from fastmem.dynamics import FlipFlopTask, TanhRNN, find_fixed_points, sample_states, train
-from fastmem.dynamics.train import accuracy
+from fastmem.dynamics.training import accuracy
 
 
 @functools.lru_cache(maxsize=None)

@@ -114,3 +114,31 @@ def test_gram_working_set_warm_start_and_bad_input():
 
         Gd = _core.ToeplitzGram(op._op, dct_basis(N), 1)
         _core.lasso_working_set_gram(Gd, AtY, yy, np.array([0.01]), None, 1e-6, 100, 100, 1)
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("given", ["dense", "network"])
+def test_working_set_that_cannot_fit_is_a_memory_error_not_a_crash(monkeypatch, threads, given):
+    # The working set's G_WW and Cholesky factor grow with the data (tiny lam: hundreds of
+    # columns). Past FASTMEM_MEMORY_LIMIT the solver must raise MemoryError from inside its
+    # OpenMP region over the batch (an exception escaping it would abort the interpreter).
+    A, op, y = _network_problem(200, 20, 50, 150, 0.0, 3)
+    Y = np.column_stack([y, np.roll(y, 1)])
+    monkeypatch.setenv("FASTMEM_MEMORY_LIMIT", "4e6")  # 4 MB: A (8 MB) itself is not checked here
+    with pytest.raises(MemoryError, match="LASSO working set .* more than this machine can hold"):
+        lasso(A if given == "dense" else op, Y, lam=1e-4, n_threads=threads)
+    monkeypatch.delenv("FASTMEM_MEMORY_LIMIT")
+    res = lasso(A if given == "dense" else op, Y, lam=1e-4, n_threads=threads)  # fits without the limit
+    assert np.all(np.isfinite(res.coef)) and np.all(res.objective > 0)
+
+
+@pytest.mark.parametrize("value", ["abc", "-1", "0", "nan", "inf"])
+def test_bad_memory_limit_is_a_value_error_naming_it(monkeypatch, value):
+    from fastmem._validation import check_allocation
+
+    A, _, y = _network_problem(40, 2, 10, 5, 0.0, 1)
+    monkeypatch.setenv("FASTMEM_MEMORY_LIMIT", value)
+    with pytest.raises(ValueError, match="FASTMEM_MEMORY_LIMIT"):
+        check_allocation(10, "x")
+    with pytest.raises(ValueError, match="FASTMEM_MEMORY_LIMIT"):  # the C++ core reads it too
+        _core.lasso_working_set(A, y[None, :], np.array([1e-3]), None, 1e-6, 1000, 10, 1)

@@ -25,14 +25,32 @@ def physical_memory_bytes() -> int:
         return 16 * 2**30
 
 
+def memory_limit_bytes() -> float:
+    """Bytes fastmem may allocate: ``FASTMEM_MEMORY_LIMIT`` (bytes) if set, else 80% of physical memory.
+
+    Set the variable when a job may use less than the machine holds (a batch scheduler's
+    memory limit); the C++ core reads the same variable.
+    """
+    env = os.environ.get("FASTMEM_MEMORY_LIMIT", "")
+    if env:
+        try:
+            value = float(env)
+        except ValueError:
+            value = float("nan")
+        if not (np.isfinite(value) and value > 0):
+            raise ValueError(f"FASTMEM_MEMORY_LIMIT must be a positive number of bytes, got {env!r}")
+        return value
+    return _MEMORY_FRACTION * physical_memory_bytes()
+
+
 def check_allocation(n_values: int, what: str, itemsize: int = 8) -> None:
     """Raise MemoryError before allocating ``n_values`` numbers that cannot fit in memory."""
     need = int(n_values) * itemsize
-    limit = _MEMORY_FRACTION * physical_memory_bytes()
+    limit = memory_limit_bytes()
     if need > limit:
         raise MemoryError(
             f"{what} would need {need / 2**30:.1f} GiB, more than this machine can hold "
-            f"({limit / 2**30:.1f} GiB usable); reduce the sizes"
+            f"({limit / 2**30:.1f} GiB usable; FASTMEM_MEMORY_LIMIT sets it); reduce the sizes"
         )
 
 

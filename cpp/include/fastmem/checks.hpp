@@ -4,6 +4,8 @@
 // validates first and gives the friendlier messages.
 #pragma once
 #include <Eigen/Core>
+#include <cmath>
+#include <cstdlib>
 #include <stdexcept>
 #include <string>
 #if defined(__unix__) || defined(__APPLE__)
@@ -43,15 +45,31 @@ inline double physical_memory_bytes() {
   return 16.0 * 1024 * 1024 * 1024;
 }
 
+// Bytes fastmem may allocate: the environment variable FASTMEM_MEMORY_LIMIT (bytes) where it
+// is set, for a job whose share of the machine is smaller than its memory (a batch scheduler's
+// limit), otherwise 80% of physical memory. The rule of fastmem._validation.memory_limit_bytes.
+inline double memory_limit_bytes() {
+  if (const char* env = std::getenv("FASTMEM_MEMORY_LIMIT")) {
+    if (*env != '\0') {
+      char* end = nullptr;
+      const double v = std::strtod(env, &end);
+      require(end != env && *end == '\0' && std::isfinite(v) && v > 0.0,
+              "FASTMEM_MEMORY_LIMIT must be a positive number of bytes, got '" + std::string(env) + "'");
+      return v;
+    }
+  }
+  return 0.8 * physical_memory_bytes();
+}
+
 // Refuse (memory_error naming `what`) to allocate n_values doubles when they would
-// need more than 80% of physical memory (the rule of fastmem._validation.check_allocation).
+// need more than memory_limit_bytes() (the rule of fastmem._validation.check_allocation).
 // n_values is a double so that products of sizes cannot overflow before the check.
 inline void require_allocation(double n_values, const std::string& what) {
-  const double need = n_values * 8.0, limit = 0.8 * physical_memory_bytes();
+  const double need = n_values * 8.0, limit = memory_limit_bytes();
   if (!(need <= limit))
     throw memory_error(what + " would need " + std::to_string(need / 1073741824.0) +
                        " GiB, more than this machine can hold (" + std::to_string(limit / 1073741824.0) +
-                       " GiB usable); reduce the sizes");
+                       " GiB usable; FASTMEM_MEMORY_LIMIT sets it); reduce the sizes");
 }
 
 }  // namespace fastmem

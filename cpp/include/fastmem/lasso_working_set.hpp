@@ -20,6 +20,7 @@
 #include <algorithm>
 #include <cmath>
 #include <numeric>
+#include <string>
 #include <vector>
 #include "fastmem/lasso.hpp"
 #include "fastmem/lasso_gram_inner.hpp"
@@ -65,6 +66,9 @@ class DenseColumns {
     F = 0.5 * r.col(0).squaredNorm() + lam * x.lpNorm<1>();
     D = 0.5 * yy_ - 0.5 * (y_ - s * r.col(0)).squaredNorm();
   }
+
+  // Numbers stored per working-set column besides G_WW and its factor: the column A_w.
+  double stored_rows_per_column() const { return double(A_.rows()); }
 
   // G (p x p) and q (p) gain the rows and columns of the last n_new indices of W.
   void extend(const std::vector<Index>& W, Index n_new, Matrix& G, Vector& q) {
@@ -122,6 +126,9 @@ class ToeplitzColumns {
     D = detail::dual_value(yy_, bx, xGx, c.lpNorm<Eigen::Infinity>(), lam);
   }
 
+  // Numbers stored per working-set column besides G_WW and its factor: none (entries come from the blocks).
+  double stored_rows_per_column() const { return 0.0; }
+
   void extend(const std::vector<Index>& W, Index n_new, Matrix& G, Vector& q) const {
     const Index p = Index(W.size()), p_old = p - n_new;
     G.conservativeResize(p, p);
@@ -141,7 +148,7 @@ class ToeplitzColumns {
 // One column, from the warm start x0 (P).
 template <class Columns>
 ColumnResult lasso_working_set_column(Columns& src, double lam, const Vector& x0, const LassoOptions& opt,
-                                      const WorkingSetOptions& ws) {
+                                      const WorkingSetOptions& ws, Index in_flight = 1) {
   const Index P = src.cols();
   const double yy = src.yy();
   ColumnResult res;
@@ -192,7 +199,14 @@ ColumnResult lasso_working_set_column(Columns& src, double lam, const Vector& x0
       W.push_back(j);
       inW[size_t(j)] = 1;
     }
-    if (!add.empty()) src.extend(W, Index(add.size()), G, q);
+    if (!add.empty()) {
+      // G_WW, its Cholesky factor (and, for a dense A, A_W) grow with W: refuse, with a
+      // MemoryError, a working set that the columns solved at once cannot hold.
+      const double p_new = double(W.size());
+      require_allocation(double(in_flight) * p_new * (2.0 * p_new + src.stored_rows_per_column()),
+                         "the LASSO working set (" + std::to_string(W.size()) + " columns: its Gram matrix and factor)");
+      src.extend(W, Index(add.size()), G, q);
+    }
 
     const Index p = Index(W.size());
     Vector xw(p);
@@ -231,17 +245,22 @@ LassoOutput working_set_batch(Index P, Index B, const ConstVectorRef& lam, const
   out.converged.assign(size_t(B), 0);
   const int nthreads = resolve_threads(opt.threads);
   const int inner_threads = B >= nthreads ? 1 : nthreads;
+  const Index in_flight = (nthreads > 1 && B > 1) ? std::min<Index>(nthreads, B) : 1;  // columns solved at once
+  RegionErrors errors;
 #pragma omp parallel for schedule(dynamic, 1) num_threads(nthreads) if (nthreads > 1 && B > 1)
   for (Index b = 0; b < B; ++b) {
-    const Vector x0 = X0.size() ? Vector(X0.col(b)) : Vector::Zero(P);
-    auto src = make_columns(b, inner_threads);
-    const ColumnResult r = lasso_working_set_column(src, lam[b], x0, opt, ws);
-    out.coef.col(b) = r.x;
-    out.objective[b] = r.objective;
-    out.gap[b] = r.gap;
-    out.iterations[b] = int(r.iterations);
-    out.converged[size_t(b)] = r.converged ? 1 : 0;
+    errors.run([&] {
+      const Vector x0 = X0.size() ? Vector(X0.col(b)) : Vector::Zero(P);
+      auto src = make_columns(b, inner_threads);
+      const ColumnResult r = lasso_working_set_column(src, lam[b], x0, opt, ws, in_flight);
+      out.coef.col(b) = r.x;
+      out.objective[b] = r.objective;
+      out.gap[b] = r.gap;
+      out.iterations[b] = int(r.iterations);
+      out.converged[size_t(b)] = r.converged ? 1 : 0;
+    });
   }
+  errors.rethrow();  // a refused working-set allocation, outside the parallel region
   return out;
 }
 }  // namespace detail

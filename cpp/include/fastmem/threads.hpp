@@ -5,6 +5,8 @@
 #pragma once
 #include <atomic>
 #include <algorithm>
+#include <exception>
+#include <mutex>
 #ifdef _OPENMP
 #include <omp.h>
 #endif
@@ -36,6 +38,33 @@ inline int resolve_threads(int requested) {
   return 1;
 #endif
 }
+
+// An exception escaping an OpenMP region calls std::terminate (the whole Python process
+// dies). Bodies whose allocations depend on the data (a working set that grows) run through
+// RegionErrors::run: the first exception is kept, later bodies are skipped, and rethrow()
+// raises it after the region, where the bindings turn it into a Python error.
+class RegionErrors {
+ public:
+  template <class Body>
+  void run(Body&& body) noexcept {
+    if (failed_.load(std::memory_order_relaxed)) return;
+    try {
+      body();
+    } catch (...) {
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (!first_) first_ = std::current_exception();
+      failed_.store(true, std::memory_order_relaxed);
+    }
+  }
+  void rethrow() const {
+    if (first_) std::rethrow_exception(first_);
+  }
+
+ private:
+  std::atomic<bool> failed_{false};
+  std::mutex mutex_;
+  std::exception_ptr first_;
+};
 
 inline bool openmp_enabled() {
 #ifdef _OPENMP

@@ -10,7 +10,7 @@ from .fixed_points import (
 )
 from .model import TanhRNN
 from .task import FlipFlopTask, hold_last_pulse
-from .train import AccuracyResult, TrainHistory, accuracy, score, train
+from .training import AccuracyResult, TrainHistory, accuracy, score, train
 
 __all__: list = [
     "FixedPointResult",

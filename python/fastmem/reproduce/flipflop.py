@@ -93,7 +93,7 @@ def _model_for(delay: int, args, settings, out_models: Path, n_threads=None):
             model = TanhRNN.load(path)
             source = str(path)
     if source is None:
-        from ..dynamics.train import train as train_fn
+        from ..dynamics.training import train as train_fn
 
         model = TanhRNN(rng=np.random.SeedSequence([seed, delay, 1]))
         kwargs = {}
