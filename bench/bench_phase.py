@@ -144,7 +144,7 @@ def reduced(quick: bool) -> None:
 
 def check_early_stop() -> None:
     """The default stopping (tolerance + settling against the true signal) against solving to optimality."""
-    grid = dict(L=40, N=100, gammas=(0.2, 0.6), rhos=(0.1, 0.3, 0.5, 0.7, 0.9), trials=1, progress=False, rng=0)
+    grid = dict(L=40, N=100, gammas=(1 / 15, 0.2, 0.6), rhos=(0.1, 0.3, 0.5, 0.7, 0.9), trials=1, progress=False, rng=0)
     print(f"early stopping: cell rMSE with the defaults (LASSO gap {ph.DEFAULT_TOL['sparse']:g} / nuclear step {ph.DEFAULT_TOL['lowrank']:g}, settle "
           f"{ph.DEFAULT_SETTLE:g}, max_iter 1000) vs solved to optimality (gap 1e-8 / step 1e-9, no settling, "
           f"max_iter 20000), paper size L=40, N=100, gammas {grid['gammas']}, rhos {grid['rhos']}")

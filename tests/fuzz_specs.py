@@ -499,7 +499,7 @@ register("fastmem.stm.gram.lasso_gram",
          call=lambda **kw: stm.lasso_gram(**kw).coef)
 register("fastmem.stm.gram.nuclear_norm_gram",
          lambda: dict(G=toeplitz(), y=gram_problem()[3], lam=0.05, warm_start=None, reference=None, tol=1e-6,
-                      max_iter=200, settle_tol=0.0, n_threads=None),
+                      max_iter=200, settle_tol=0.0, method="greedy", continuation=True, n_threads=None),
          call=lambda **kw: stm.nuclear_norm_gram(**kw).coef)
 
 

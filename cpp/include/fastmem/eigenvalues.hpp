@@ -80,7 +80,8 @@ inline bool hessenberg_eigenvalues(Matrix& H, std::complex<double>* eig) {
       w = -0.4375 * s * s;
     }
     ++its;
-    // the double shift: look for two consecutive small subdiagonal elements
+    // the double shift: look for two consecutive small subdiagonal elements (the test is
+    // homogeneous in (p, q, r): they are scaled to |p| + |q| + |r| = 1 only for the m chosen)
     Index m = nn - 2;
     for (;; --m) {
       z = h(m, m);
@@ -89,14 +90,16 @@ inline bool hessenberg_eigenvalues(Matrix& H, std::complex<double>* eig) {
       p = (r * s - w) / h(m + 1, m) + h(m, m + 1);
       q = h(m + 1, m + 1) - z - r - s;
       r = h(m + 2, m + 1);
-      s = std::abs(p) + std::abs(q) + std::abs(r);
-      p /= s;
-      q /= s;
-      r /= s;
       if (m == l) break;
       const double u = std::abs(h(m, m - 1)) * (std::abs(q) + std::abs(r));
       const double v = std::abs(p) * (std::abs(h(m - 1, m - 1)) + std::abs(z) + std::abs(h(m + 1, m + 1)));
       if (u <= eps * v) break;
+    }
+    {
+      const double scale = 1.0 / (std::abs(p) + std::abs(q) + std::abs(r));
+      p *= scale;
+      q *= scale;
+      r *= scale;
     }
     for (Index i = m + 2; i <= nn; ++i) {
       h(i, i - 2) = 0.0;
@@ -111,9 +114,17 @@ inline bool hessenberg_eigenvalues(Matrix& H, std::complex<double>* eig) {
         r = last ? 0.0 : h(k + 2, k - 1);
         x = std::abs(p) + std::abs(q) + std::abs(r);
         if (x == 0.0) continue;
-        p /= x;
-        q /= x;
-        r /= x;
+        // scaled to |p| + |q| + |r| = 1 only where p^2 + q^2 + r^2 could over- or underflow (the
+        // reflector does not depend on the scale; a division here lengthened the chain from one
+        // bulge position to the next)
+        if (x > 1e100 || x < 1e-100) {
+          const double scale = 1.0 / x;
+          p *= scale;
+          q *= scale;
+          r *= scale;
+        } else {
+          x = 1.0;
+        }
       }
       s = std::copysign(std::sqrt(p * p + q * q + r * r), p);
       if (s == 0.0) continue;
@@ -123,11 +134,12 @@ inline bool hessenberg_eigenvalues(Matrix& H, std::complex<double>* eig) {
         h(k, k - 1) = -s * x;
       }
       p += s;
-      x = p / s;
-      y = q / s;
-      z = r / s;
-      q /= p;
-      r /= p;
+      const double inv_s = 1.0 / s, inv_p = 1.0 / p;
+      x = p * inv_s;
+      y = q * inv_s;
+      z = r * inv_s;
+      q *= inv_p;
+      r *= inv_p;
       // rows k..k+2, columns k..nn
       if (last) {
         for (Index j = k; j <= nn; ++j) {

@@ -137,15 +137,24 @@ inline double speed_gradient_norm(const W_t& W, const Vector& f, const Vector& g
 // once, shared read-only by the searches of later initial states (see find_fixed_points). A
 // chord step with J^-1 is one matrix-vector product (about twice as fast as two triangular solves).
 //
-// Certified basins. With A = J(p)^-1 at a library point p, the chord map T(S) = S - A G(S) has
-// T'(S) = A (J(p) - J(S)) = sum_i delta_i a_i w_i^T, where a_i is column i of A, w_i^T row i of W
-// and delta_i = phi(w_i.p + c_i) - phi(w_i.S + c_i), phi = 1 - tanh^2, |phi'| <= 4 / (3 sqrt 3).
-// So |delta_i| <= 0.7699 |w_i| |S - p| and, on the ball |S - p| <= rho,
-//     |T'| <= 0.7699 rho C,   C = sum_i |a_i| |w_i|^2.
-// With rho = 1 / (2 * 0.7699 C), T is a contraction (factor 1/2) of that ball into itself: the
-// chord iteration from any S in it converges to p, the only fixed point in the ball. A search
-// that enters the ball therefore ends at p and is stopped there (merged) instead of being
-// iterated to tol_q and polished, which would only reproduce p (deduplication keeps one copy).
+// Certified basins. With A = J(p0)^-1 at a point p0, the chord map T(S) = S - A G(S) has
+// T'(y) = A (J(p0) - J(y)) = A diag(delta) W, delta_i = phi(w_i.p0 + c_i) - phi(w_i.y + c_i), where
+// w_i^T is row i of W, phi = 1 - tanh^2 and |phi'| <= 4 / (3 sqrt 3) < 0.7699, so
+// |delta_i| <= 0.7699 |w_i| |y - p0|. Two bounds of |T'(y)| follow (a_i: column i of A):
+//     sum_i |a_i| |delta_i| |w_i|                       <= 0.7699 |y - p0| sum_i |a_i| |w_i|^2,
+//     |A diag(delta)|_F |W|_2 = sqrt(sum_i |a_i|^2 delta_i^2) |W|_2 <= 0.7699 |y - p0| |W|_2 sqrt(sum_i |a_i|^2 |w_i|^2),
+// so |T'(y)| <= L |y - p0| with L = 0.7699 C, C the smaller of the two sums (|W|_2 replaced by an
+// upper bound, see w_norm2). Let p be the library point (p0 polished, e = |p - p0|) and
+// eta = |A G(p)| (tiny: T(p) = p - A G(p)). For |S - p| = r, integrating T' along the segment,
+//     |T(S) - p| <= |T(S) - T(p)| + eta <= L r (r / 2 + e) + eta.
+// On the ball |S - p| <= rho with L (rho / 2 + e) <= 1/2, i.e. rho = 1 / L - 2 e, each chord step
+// halves the distance to p (up to eta): the chord iteration from any S in the ball stays in it (as
+// eta <= rho / 4 is required) and converges to a fixed point within 2 eta of p, and every fixed point
+// in the ball is that close (a second fixed point S* has |S* - p| <= |S* - p| / 2 + eta). A search that
+// reaches the ball, or whose candidate step lands in it, therefore ends at p and is stopped there
+// (merged) instead of being iterated to tol_q and polished, which would only reproduce p
+// (deduplication keeps one copy). (The ball of the sum bound with sup |T'| <= 1/2 on it,
+// rho = 0.5 / L - e, was 2 to 4 times smaller: more chord steps before a search could merge.)
 struct JacobianLibrary {
   std::vector<Vector> points;
   std::vector<Matrix> inverses;
@@ -154,7 +163,20 @@ struct JacobianLibrary {
   RowMatrix P;      // the points as rows, for nearest()
   Vector P_sq;      // their squared norms
   Vector w_row_sq;  // |w_i|^2 for the rows of W
+  double w_norm2 = std::numeric_limits<double>::infinity();  // an upper bound of |W|_2 (see set_w_norm)
   Index capacity = 0;
+
+  // |W|_2 <= |(W^T W)^2|_F^(1/4) (the Frobenius norm of M^2 bounds its largest eigenvalue |W|_2^4),
+  // within 11% of |W|_2 for a trained flip-flop network; two 100 x 100 products, once per call.
+  // Rounding: the bound is inflated by 1e-10 relative.
+  template <class W_t>
+  void set_w_norm(const W_t& W) {
+    w_row_sq = W.rowwise().squaredNorm();
+    const Matrix M = W.transpose() * W;
+    const Matrix M2 = M * M;
+    const double b = std::sqrt(std::sqrt(M2.norm()));
+    w_norm2 = std::isfinite(b) ? b * (1.0 + 1e-10) : std::numeric_limits<double>::infinity();
+  }
 
   bool empty() const { return points.empty(); }
 
@@ -201,13 +223,13 @@ struct JacobianLibrary {
   // updated): chord steps with the LU at p0, the point as found, while they lower q (at most 4).
   // Every search merged into p returns p and its q, so p should be as good as the searches that
   // would otherwise have ended there made it. The basin radius is that of the chord map with
-  // A = J(p0)^-1 around the polished p: |T'(S)| <= 0.7699 C |S - p0| <= 0.7699 C (rho + |p - p0|),
-  // so the radius 0.5 / (0.7699 C) shrinks by |p - p0|.
+  // A = J(p0)^-1 around the polished p (see "Certified basins" above): rho = 1 / L - 2 |p - p0|,
+  // and 0 unless eta = |A G(p)| <= rho / 4 (so that the chord steps stay in the ball).
   template <class W_t>
   void add(const W_t& W, const Vector& c, Eigen::Map<Vector> p, double& q_p, double& grad_p, Index src, double tol,
            double rcond_min) {
     if (static_cast<Index>(points.size()) >= capacity || near_known(p, tol)) return;
-    if (w_row_sq.size() != W.rows()) w_row_sq = W.rowwise().squaredNorm();
+    if (w_row_sq.size() != W.rows()) set_w_norm(W);
     const Vector p0 = p;
     Vector f = tanh_map(W, c, p0);
     Eigen::PartialPivLU<Matrix> lu(residual_jacobian(W, f));
@@ -228,8 +250,14 @@ struct JacobianLibrary {
       grad_p = speed_gradient_norm(W, f, g);
     }
     Matrix inv = lu.inverse();
-    const double C = inv.colwise().norm().dot(w_row_sq.transpose());
-    const double rho = std::isfinite(C) && C > 0 ? std::max(0.0, 0.5 / (0.7699 * C) - (x - p0).norm()) : 0.0;
+    const Eigen::RowVectorXd col_sq = inv.colwise().squaredNorm();
+    const double C_sum = col_sq.cwiseSqrt().dot(w_row_sq.transpose());
+    const double C_fro = w_norm2 * std::sqrt(col_sq.dot(w_row_sq.transpose()));
+    const double C = std::min(C_sum, C_fro);
+    const double e = (x - p0).norm();
+    double rho = std::isfinite(C) && C > 0 ? std::max(0.0, 1.0 / (0.7699 * C) - 2.0 * e) : 0.0;
+    const double eta = (inv * g).norm();
+    if (!(4.0 * eta <= rho)) rho = 0.0;
     const bool odd = (c.array() == 0.0).all();
     if (odd && static_cast<Index>(points.size()) + 1 < capacity && !near_known(-x, tol) && x.norm() > tol) {
       push(x, src, q_p, grad_p, rho, inv);
@@ -272,35 +300,60 @@ inline FixedPointTrace minimise_speed(const W_t& W, const Vector& c, Vector& s, 
   const Matrix* last_inv = nullptr;
   int chord_run = 0;
   const bool use_lib = lib != nullptr && !lib->empty();
-  auto evaluate_step = [&]() {
+  // the library point nearest to s (near_j, near_d: -1 until computed for the current s), and to
+  // the candidate s_new (cand_j, cand_d: carried over to s when the candidate is accepted)
+  Index near_j = -1, cand_j = -1;
+  double near_d = 0.0, cand_d = 0.0;
+  // A candidate S_new inside the certified basin of a library point (cand_in_ball) ends the search
+  // there once the step is accepted: that is where the next iteration would stop it. Where
+  // q(S_new) <= 1/2 ((|W|_2 + 1) |S_new - p| + |G(p)|)^2 (|J| <= |W|_2 + 1 on the segment) is already
+  // below the acceptance threshold q_accept, the step is accepted whatever F(S_new) is, and the
+  // search merges without evaluating it (check_candidate returns true). Unless the step is too
+  // short to count as progress (then the search would stop with kNoProgress instead).
+  bool cand_in_ball = false;
+  auto check_candidate = [&](double q_accept) {
+    cand_in_ball = false;
+    cand_j = -1;
+    if (!use_lib || !opt.merge) return false;
+    cand_j = lib->nearest(s_new, &cand_d);
+    const std::size_t j = static_cast<std::size_t>(cand_j);
+    if (!(cand_d <= lib->radius[j])) return false;
+    cand_in_ball = true;
+    if ((s_new - s).norm() < opt.tol_step * (1.0 + s.norm())) return false;
+    const double g_bound = (lib->w_norm2 + 1.0) * cand_d + std::sqrt(2.0 * lib->q[j]);
+    return 0.5 * g_bound * g_bound < q_accept;
+  };
+  auto merge_into = [&](Index j) {
+    const std::size_t jj = static_cast<std::size_t>(j);
+    s = lib->points[jj];
+    tr.q = lib->q[jj];
+    tr.grad_norm = lib->grad_norm[jj];
+    tr.status = kFixed;
+    tr.merged = j;
+    return tr;
+  };
+  // s_new = s - d and q(s_new); with q_accept >= 0, check_candidate first (merge: NaN, F not evaluated)
+  bool merge_now = false;
+  auto evaluate_step = [&](double q_accept) {
     s_new = s - d;
+    if (q_accept >= 0.0 && (merge_now = check_candidate(q_accept))) return std::numeric_limits<double>::quiet_NaN();
     tanh_map_into(W, c, s_new, f_new);
     return speed(f_new, s_new);
   };
-  auto try_full_step = [&](const LU& fact) {
+  auto try_full_step = [&](const LU& fact, double q_accept = -1.0) {
     d = fact.solve(g);  // the step is -d (exactly -(J^-1 G): the solve is odd in its right-hand side)
-    return evaluate_step();
+    return evaluate_step(q_accept);
   };
-  auto try_inverse_step = [&](const Matrix& inv) {
+  auto try_inverse_step = [&](const Matrix& inv, double q_accept = -1.0) {
     d.noalias() = inv * g;
-    return evaluate_step();
+    return evaluate_step(q_accept);
   };
   auto try_last_step = [&]() { return last_inv != nullptr ? try_inverse_step(*last_inv) : try_full_step(*last_lu); };
   for (tr.iterations = 0;; ++tr.iterations) {
     // the library point nearest to S; inside its certified basin the search ends there
-    Index near_j = -1;
-    double near_d = 0.0;
-    if (use_lib) {
+    if (use_lib && near_j < 0) {
       near_j = lib->nearest(s, &near_d);
-      if (opt.merge && near_d <= lib->radius[static_cast<std::size_t>(near_j)]) {
-        const std::size_t j = static_cast<std::size_t>(near_j);
-        s = lib->points[j];
-        tr.q = lib->q[j];
-        tr.grad_norm = lib->grad_norm[j];
-        tr.status = kFixed;
-        tr.merged = near_j;
-        return tr;
-      }
+      if (opt.merge && near_d <= lib->radius[static_cast<std::size_t>(near_j)]) return merge_into(near_j);
     }
     if (q < opt.tol_q) {
       tr.status = kFixed;
@@ -342,7 +395,8 @@ inline FixedPointTrace minimise_speed(const W_t& W, const Vector& c, Vector& s, 
     if (tr.iterations < opt.max_iter) {
       // 1. chord step with this search's last factorisation
       if (have_lu && chord_run < opt.chord_steps) {
-        q_new = try_full_step(lu);
+        q_new = try_full_step(lu, 0.25 * q);
+        if (merge_now) return merge_into(cand_j);
         if (d.allFinite() && q_new <= 0.25 * q) {
           accepted = true;
           last_lu = &lu;
@@ -354,7 +408,8 @@ inline FixedPointTrace minimise_speed(const W_t& W, const Vector& c, Vector& s, 
       if (!accepted && use_lib) {
         const Index j = near_j;
         if (near_d <= opt.share_radius) {
-          q_new = try_inverse_step(lib->inverses[static_cast<std::size_t>(j)]);
+          q_new = try_inverse_step(lib->inverses[static_cast<std::size_t>(j)], opt.share_decrease * q);
+          if (merge_now) return merge_into(cand_j);
           if (d.allFinite() && q_new <= opt.share_decrease * q) {
             accepted = true;
             last_lu = nullptr;
@@ -380,6 +435,7 @@ inline FixedPointTrace minimise_speed(const W_t& W, const Vector& c, Vector& s, 
         double alpha = 1.0;
         for (int h = 0; h <= opt.max_halvings && d.allFinite(); ++h, alpha *= 0.5) {
           s_new = s + alpha * d;
+          if (check_candidate(q * (1.0 - 2e-4 * alpha))) return merge_into(cand_j);
           tanh_map_into(W, c, s_new, f_new);
           q_new = speed(f_new, s_new);
           if (q_new <= q * (1.0 - 2e-4 * alpha)) {
@@ -400,6 +456,7 @@ inline FixedPointTrace minimise_speed(const W_t& W, const Vector& c, Vector& s, 
           llt.compute(Am);
           d = llt.solve(-grad);
           s_new = s + d;
+          if (llt.info() == Eigen::Success && d.allFinite() && check_candidate(q)) return merge_into(cand_j);
           tanh_map_into(W, c, s_new, f_new);
           q_new = speed(f_new, s_new);
           if (llt.info() == Eigen::Success && d.allFinite() && q_new < q) {
@@ -414,10 +471,15 @@ inline FixedPointTrace minimise_speed(const W_t& W, const Vector& c, Vector& s, 
     if (!accepted) { tr.status = kNoProgress; break; }
     const double step = (s_new - s).norm();
     const double scale = 1.0 + s.norm();
+    if (cand_in_ball && !(step < opt.tol_step * scale && q_new >= opt.tol_q)) return merge_into(cand_j);
     s.swap(s_new);
     f.swap(f_new);
     g = f - s;
     q = q_new;
+    // the accepted candidate's nearest library point, if check_candidate computed it
+    near_j = cand_j;
+    near_d = cand_d;
+    cand_j = -1;
     if (step < opt.tol_step * scale && q >= opt.tol_q) {
       ++tr.iterations;
       tr.status = kNoProgress;

@@ -23,7 +23,7 @@ from typing import Optional, Tuple
 import numpy as np
 
 from .. import _core
-from .._validation import as_float_array, check_allocation, check_float, check_int, check_threads
+from .._validation import as_float_array, check_allocation, check_choice, check_float, check_int, check_threads
 from .network import NetworkOperator
 from ._scaling import column_scales
 from .signals import BasisLike, temporal_basis
@@ -227,16 +227,25 @@ def lasso_gram(G: ToeplitzGram, y, lam, *, warm_start=None, reference=None, tol:
 
 
 def nuclear_norm_gram(G: ToeplitzGram, y, lam, *, warm_start=None, reference=None, tol: float = 1e-6,
-                      max_iter: int = 10000, settle_tol: float = 0.0,
-                      n_threads: Optional[int] = None) -> GramResult:
+                      max_iter: int = 10000, settle_tol: float = 0.0, method: str = "greedy",
+                      continuation: bool = True, n_threads: Optional[int] = None) -> GramResult:
     """Nuclear-norm recovery for each column of y, in Gram form on a :class:`ToeplitzGram`.
 
     Minimises, per column b, ``0.5 ||y_b - A vec(S)||^2 + lam_b ||S||_*`` (S of shape
-    (N, L)) by FISTA with singular value thresholding, stopping on the relative step
-    ``||S+ - S|| <= tol ||S+||`` (as :func:`~fastmem.stm.nuclear_norm`). G must have the
-    identity basis. See :func:`lasso_gram` for the other arguments.
+    (N, L)) by greedy FISTA (or FISTA) with singular value thresholding and continuation on
+    lam, stopping on the relative step ``||S+ - S|| <= tol h ||S+||`` (all as
+    :func:`~fastmem.stm.nuclear_norm`, whose ``method`` and ``continuation`` these are). G
+    must have the identity basis. See :func:`lasso_gram` for the other arguments; the
+    settling test only runs in the last continuation stage (lam itself).
     """
+    from .nuclear_norm import CONTINUATION_FACTOR, GREEDY_STEP, METHODS, STAGE_TOL
+
     if isinstance(G, ToeplitzGram) and G.basis is not None:
         raise ValueError("nuclear_norm_gram needs a ToeplitzGram with the identity basis")
+    check_choice(method, "method", METHODS)
+    if not isinstance(continuation, (bool, np.bool_)):
+        raise TypeError(f"continuation must be a bool, got {type(continuation).__name__}")
     single, c, args, kwargs = _gram_problem(G, y, lam, warm_start, reference, tol, max_iter, settle_tol, n_threads)
+    kwargs.update(greedy=GREEDY_STEP if method == "greedy" else 0.0,
+                  continuation=CONTINUATION_FACTOR if continuation else 0.0, stage_tol=STAGE_TOL)
     return _result(_core.nuclear_norm_gram(*args, **kwargs), single, c)
