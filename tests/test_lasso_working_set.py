@@ -122,9 +122,10 @@ def test_working_set_that_cannot_fit_is_a_memory_error_not_a_crash(monkeypatch, 
     # The working set's G_WW and Cholesky factor grow with the data (tiny lam: hundreds of
     # columns). Past FASTMEM_MEMORY_LIMIT the solver must raise MemoryError from inside its
     # OpenMP region over the batch (an exception escaping it would abort the interpreter).
-    A, op, y = _network_problem(200, 20, 50, 150, 0.0, 3)
+    # (L=10, N=50: small enough that the network path keeps its working sets at any support)
+    A, op, y = _network_problem(200, 10, 50, 150, 0.0, 3)
     Y = np.column_stack([y, np.roll(y, 1)])
-    monkeypatch.setenv("FASTMEM_MEMORY_LIMIT", "4e6")  # 4 MB: A (8 MB) itself is not checked here
+    monkeypatch.setenv("FASTMEM_MEMORY_LIMIT", "2e6")  # 2 MB: A (0.8 MB) fits, a working set of ~250 columns not
     with pytest.raises(MemoryError, match="LASSO working set .* more than this machine can hold"):
         lasso(A if given == "dense" else op, Y, lam=1e-4, n_threads=threads)
     monkeypatch.delenv("FASTMEM_MEMORY_LIMIT")
@@ -142,3 +143,58 @@ def test_bad_memory_limit_is_a_value_error_naming_it(monkeypatch, value):
         check_allocation(10, "x")
     with pytest.raises(ValueError, match="FASTMEM_MEMORY_LIMIT"):  # the C++ core reads it too
         _core.lasso_working_set(A, y[None, :], np.array([1e-3]), None, 1e-6, 1000, 10, 1)
+
+
+def _toeplitz_inputs(op, Y):
+    G = _core.ToeplitzGram(op._op, None, 1)
+    Y = np.atleast_2d(Y.T).T
+    AtY = np.ascontiguousarray((op.T @ Y).T)
+    return G, AtY, np.einsum("mb,mb->b", Y, Y)
+
+
+def test_large_supports_switch_to_gram_fista_from_the_start():
+    # L=20, N=40: the automatic limit is sqrt(apply_cost / 2) = 313 non-zeros. A column whose
+    # support passes it is solved by Gram-form FISTA from its start (0): the same coefficients
+    # as lasso_gram run cold, bit for bit, after the working-set steps spent before the switch.
+    M, L, N = 600, 20, 40
+    A, op, y_big = _network_problem(M, L, N, 450, 0.01, seed=4)
+    _, _, y_small = _network_problem(M, L, N, 20, 0.01, seed=4)
+    Y = np.column_stack([y_big, y_small])
+    lam = 0.01 * np.sqrt(2 * np.log(N * L)) * np.sqrt((A**2).sum(axis=0).mean())
+    G, AtY, yy = _toeplitz_inputs(op, Y)
+    lams = np.full(2, lam)
+    auto = _core.lasso_working_set_gram(G, AtY, yy, lams, None, 1e-9, 100_000, 100, 1)
+    ws_only = _core.lasso_working_set_gram(G, AtY, yy, lams, None, 1e-9, 100_000, 100, 1, max_size=0)
+    fista = _core.lasso_gram(G, AtY, yy, lams, None, 1e-9, 100_000, 0.0, None, 0.0, 10, 1)
+    assert np.count_nonzero(auto["coef"][0]) > 313 and np.count_nonzero(auto["coef"][1]) < 313
+    np.testing.assert_array_equal(auto["coef"][0], fista["coef"][0])  # the large support: FISTA from 0
+    assert auto["iterations"][0] > fista["iterations"][0]
+    np.testing.assert_array_equal(auto["coef"][1], ws_only["coef"][1])  # the small one: working sets only
+    assert auto["iterations"][1] == ws_only["iterations"][1]
+    assert np.all(auto["converged"])
+    F_ref = _reference_objective(A, y_big, lam)
+    assert abs(ref.objective(A, y_big, auto["coef"][0], lam) - F_ref) <= 1e-8 * F_ref
+    # the public call takes this path: same answer, whatever the thread count
+    r1 = lasso(op, Y, lam, tol=1e-9, n_threads=1)
+    r2 = lasso(op, Y, lam, tol=1e-9, n_threads=2)
+    np.testing.assert_array_equal(r1.coef, r2.coef)
+    np.testing.assert_allclose(r1.coef, auto["coef"].T, rtol=1e-10, atol=1e-13)
+
+
+@settings(max_examples=10, deadline=None)
+@given(max_size=st.integers(1, 60), frac=st.floats(0.001, 0.5), seed=st.integers(0, 1000))
+def test_forced_switch_reaches_the_optimum(max_size, frac, seed):
+    # any limit, any mix of switched and working-set columns, warm starts from X0
+    M, L, N = 40, 3, 12
+    A, op, y = _network_problem(M, L, N, 15, 0.01, seed)
+    Y = np.column_stack([y, np.roll(y, 3)])
+    lams = frac * np.abs(A.T @ Y).max(axis=0)
+    G, AtY, yy = _toeplitz_inputs(op, Y)
+    out = _core.lasso_working_set_gram(G, AtY, yy, lams, None, 1e-10, 200_000, 10, 2, max_size=max_size)
+    assert np.all(out["converged"])
+    for b in range(2):
+        F_ref = _reference_objective(A, Y[:, b], lams[b])
+        F = ref.objective(A, Y[:, b], out["coef"][b], lams[b])
+        assert abs(F - F_ref) <= 1e-7 * F_ref + 1e-12 * float(Y[:, b] @ Y[:, b])
+    with pytest.raises(ValueError, match="max_size"):
+        _core.lasso_working_set_gram(G, AtY, yy, lams, None, 1e-6, 100, 10, 1, max_size=-2)

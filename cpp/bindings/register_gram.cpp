@@ -5,6 +5,7 @@
 #include "arrays.hpp"
 #include "lasso_output.hpp"
 #include "fastmem/gram_solvers.hpp"
+#include "fastmem/lasso_toeplitz.hpp"
 #include "fastmem/operators.hpp"
 #include "fastmem/toeplitz_gram.hpp"
 #include "registry.hpp"
@@ -101,7 +102,8 @@ py::dict lasso_gram_py(const ToeplitzGram& G, const CArray& AtY, const CArray& y
 
 // Working sets on the Toeplitz Gram (identity basis): coordinate descent + Newton inner solves.
 py::dict lasso_working_set_gram_py(const ToeplitzGram& G, const CArray& AtY, const CArray& yy, const CArray& lam,
-                                   std::optional<CArray> X0, double tol, Index max_iter, Index p0, int n_threads) {
+                                   std::optional<CArray> X0, double tol, Index max_iter, Index p0, int n_threads,
+                                   Index max_size) {
   require(G.has_entries(), "the working-set Gram LASSO needs the identity basis (no temporal basis)");
   GramInputs in = gram_inputs(G, AtY, yy, lam, X0, tol, max_iter, 0.0, std::nullopt, 0.0, 1);
   require(p0 >= 1, "p0 must be >= 1");
@@ -109,12 +111,14 @@ py::dict lasso_working_set_gram_py(const ToeplitzGram& G, const CArray& AtY, con
   opt.tol = tol;
   opt.max_iter = max_iter;
   opt.threads = checked_threads(n_threads);
+  require(max_size >= -1, "max_size must be -1 (automatic), 0 (no limit) or a number of columns");
   WorkingSetOptions ws;
   ws.p0 = p0;
+  ws.max_size = max_size;
   LassoOutput res;
   {
     py::gil_scoped_release release;
-    res = lasso_working_set_gram(G, in.Q, in.yy, in.lam, in.X0, opt, ws);
+    res = lasso_toeplitz(G, in.Q, in.yy, in.lam, in.X0, opt, ws);
   }
   return lasso_output_dict(res);
 }
@@ -206,9 +210,11 @@ FASTMEM_REGISTER(gram) {
         "FISTA LASSO in Gram form: minimise 0.5 yy_b - x.AtY_b + 0.5 x.G x + lam_b |x|_1 per row b of AtY (B, P).");
   m.def("lasso_working_set_gram", &lasso_working_set_gram_py, py::arg("G"), py::arg("AtY"), py::arg("yy"),
         py::arg("lam"), py::arg("X0") = py::none(), py::arg("tol") = 1e-6, py::arg("max_iter") = 10000,
-        py::arg("p0") = 100, py::arg("n_threads") = 0,
+        py::arg("p0") = 100, py::arg("n_threads") = 0, py::arg("max_size") = -1,
         "Working-set LASSO in Gram form (identity basis): minimise 0.5 yy_b - x.AtY_b + 0.5 x.G x + lam_b |x|_1 "
-        "per row b of AtY (B, P), columns of G looked up from its Toeplitz blocks.");
+        "per row b of AtY (B, P), columns of G looked up from its Toeplitz blocks. A column whose support passes "
+        "max_size non-zeros (-1: where FISTA on all of G gets cheaper, sqrt(apply_cost / 2) when that is >= 256; "
+        "0: never) is solved by Gram-form FISTA (lasso_gram) from X0 instead.");
   m.def("nuclear_norm_gram", &nuclear_norm_gram_py, py::arg("G"), py::arg("AtY"), py::arg("yy"), py::arg("lam"),
         py::arg("X0") = py::none(), py::arg("tol") = 1e-6, py::arg("max_iter") = 10000, py::arg("lipschitz") = 0.0,
         py::arg("restart") = true, py::arg("reference") = py::none(), py::arg("settle_tol") = 0.0,

@@ -206,6 +206,7 @@ def lasso_working_set_gram(
     max_iter: int = 10000,
     p0: int = 100,
     n_threads: int = 0,
+    max_size: int = -1,
 ) -> dict[str, Any]: ...
 def nuclear_norm_gram(
     G: ToeplitzGram,

@@ -40,6 +40,7 @@ struct LassoOutput {
   Eigen::VectorXi iterations;      // B
   std::vector<char> converged;     // B
   double lipschitz = 0.0;
+  std::vector<char> capped;        // working-set drivers: columns stopped by WorkingSetOptions::max_size (B)
 };
 
 // soft(v, t) = sign(v) max(|v| - t, 0), the proximal map of t ||.||_1.

@@ -36,12 +36,14 @@ struct WorkingSetOptions {
   double inner_ratio = 0.3;  // inner gap target, relative to the outer gap (celer's 0.3)
   double growth = 0.1;       // at most max(p0, growth |W|) columns join W per outer step (0.5 made W ~2x the support: G_WW costs M p^2 dense, and CD epochs p per move)
   int max_outer = 1000;
+  Index max_size = 0;        // > 0: a column whose iterate has more non-zeros than this stops unconverged, marked capped
 };
 
 struct ColumnResult {
   Vector x;
   double objective = 0, gap = 0;
   Index iterations = 0, outer = 0;
+  bool capped = false;  // stopped because the support passed WorkingSetOptions::max_size
   bool converged = false;
 };
 
@@ -171,6 +173,10 @@ ColumnResult lasso_working_set_column(Columns& src, double lam, const Vector& x0
       break;
     }
     if (res.iterations >= opt.max_iter || outer >= ws.max_outer) break;
+    if (ws.max_size > 0 && (res.x.array() != 0.0).count() > ws.max_size) {
+      res.capped = true;  // the support outgrew the working sets: the caller finishes this column another way
+      break;
+    }
 
     // new columns: the support of a warm start, then the largest violations |c_j| / ||a_j||
     // outside W (at most max(p0, growth |W|) of them)
@@ -243,6 +249,7 @@ LassoOutput working_set_batch(Index P, Index B, const ConstVectorRef& lam, const
   out.gap.resize(B);
   out.iterations.resize(B);
   out.converged.assign(size_t(B), 0);
+  out.capped.assign(size_t(B), 0);
   const int nthreads = resolve_threads(opt.threads);
   const int inner_threads = B >= nthreads ? 1 : nthreads;
   const Index in_flight = (nthreads > 1 && B > 1) ? std::min<Index>(nthreads, B) : 1;  // columns solved at once
@@ -258,6 +265,7 @@ LassoOutput working_set_batch(Index P, Index B, const ConstVectorRef& lam, const
       out.gap[b] = r.gap;
       out.iterations[b] = int(r.iterations);
       out.converged[size_t(b)] = r.converged ? 1 : 0;
+      out.capped[size_t(b)] = r.capped ? 1 : 0;
     });
   }
   errors.rethrow();  // a refused working-set allocation, outside the parallel region

@@ -201,7 +201,12 @@ def lasso(
       circle network): the block-Toeplitz ``A^T A`` (:class:`~fastmem.stm.ToeplitzGram`)
       replaces A. With the identity basis, the same working sets as ``"working_set"``,
       their Gram entries looked up from the Toeplitz blocks (nothing after the build
-      depends on M). With a temporal basis, FISTA in Gram form (products cost
+      depends on M), as long as the support stays below ``sqrt(apply_cost / 2)``
+      non-zeros (1063 at L = 40, N = 100): a column whose support outgrows it is solved
+      from its start by FISTA in Gram form instead, whose step (one product with
+      ``A^T A``) then costs less than a coordinate-descent epoch on the working set
+      (measured at the paper's size: 5-26x faster for supports of 1800-3300); its
+      ``iterations`` add both. With a temporal basis, FISTA in Gram form (products cost
       O(N L (N + L)) per column whatever M), same stopping rule as ``"fista"``.
 
     ``"auto"`` picks ``"working_set"`` for a dense A, ``"gram"`` for a NetworkOperator
