@@ -60,6 +60,42 @@ def test_svt_matches_numpy(N, L, B, frac, method, seed):
             assert rank[b] == r_ref
 
 
+@given(
+    N=st.integers(1, 110),
+    L=st.integers(1, 45),
+    spectrum=st.sampled_from(["distinct", "repeated", "clustered", "low rank"]),
+    log_scale=st.floats(-120.0, 120.0),
+    frac=st.floats(0.0, 1.0),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_gram_svt_on_hard_spectra(N, L, spectrum, log_scale, frac, seed):
+    # the "gram" path's own eigen-solver (tridiagonal.hpp: root-free QL for the eigenvalues,
+    # vectorised inverse iteration for the kept eigenvectors, full solver as fallback) on the
+    # paper's sizes and beyond, with repeated and clustered singular values and extreme scales
+    rng = np.random.default_rng(seed)
+    k = min(N, L)
+    s = np.sort(rng.uniform(0.1, 1.0, k))[::-1]
+    if spectrum == "repeated":
+        s = np.repeat(s[: (k + 2) // 3], 3)[:k]
+    elif spectrum == "clustered":
+        s = 1.0 + 1e-9 * np.arange(k)[::-1]
+    elif spectrum == "low rank":
+        s[max(1, k // 3):] = 0.0
+        # singular values of exact zeros come out of the Gram form as sqrt(rounding) ~ 1e-8 s_max
+        frac = max(frac, 1e-6)
+    U = np.linalg.qr(rng.standard_normal((N, k)))[0]
+    V = np.linalg.qr(rng.standard_normal((L, k)))[0]
+    Z = ((U * s) @ V.T * 10.0**log_scale)[None]
+    tau = np.array([frac * s.max() * 10.0**log_scale])
+    out, nuc, rank = _core.singular_value_threshold(Z, tau, "gram")
+    X, n_ref, r_ref = ref.singular_value_threshold(Z[0], tau[0])
+    scale = s.max() * 10.0**log_scale
+    np.testing.assert_allclose(out[0], X, rtol=0, atol=1e-9 * scale)
+    assert nuc[0] == pytest.approx(n_ref, rel=1e-9, abs=1e-9 * scale)
+    if np.all(np.abs(s - frac * s.max()) > 1e-6 * s.max()):
+        assert rank[0] == r_ref
+
+
 # ---------------------------------------------------------------- solver vs numpy reference
 
 

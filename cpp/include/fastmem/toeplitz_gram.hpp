@@ -107,10 +107,15 @@ class ToeplitzGram {
   void apply(const ConstMatrixRef& X, MatrixRef out, int threads) const {
     const Index N = N_, L = L_, B = X.cols(), F = N + 1, LB = L * B;
     require(X.rows() == rows() && out.rows() == rows() && out.cols() == B, "ToeplitzGram::apply: shape mismatch");
+    if (B == 0) return;
     std::call_once(*response_once_, [this] { build_response(T_); });
     const int nthreads = resolve_threads(threads);
-    Matrix xt(LB, N), re(LB, F), im(LB, F), pre(LB, F), pim(LB, F), yt(LB, N);
-    for (Index b = 0; b < B; ++b) xt.middleRows(b * L, L) = Eigen::Map<const Matrix>(X.col(b).data(), L, N);
+    // one column is already laid out time-last (L x N): no copies in or out
+    Matrix xt_copy(B > 1 ? LB : 0, N), yt_copy(B > 1 ? LB : 0, N), re(LB, F), im(LB, F), pre(LB, F), pim(LB, F);
+    for (Index b = 0; b < B && B > 1; ++b)
+      xt_copy.middleRows(b * L, L) = Eigen::Map<const Matrix>(X.col(b).data(), L, N);
+    const Eigen::Map<const Matrix> xt(B > 1 ? xt_copy.data() : X.col(0).data(), LB, N);
+    Eigen::Map<Matrix> yt(B > 1 ? yt_copy.data() : out.col(0).data(), LB, N);
     const RowPartition parts(LB);
 #pragma omp parallel num_threads(nthreads) if (nthreads > 1)
     {
@@ -136,7 +141,7 @@ class ToeplitzGram {
         inverse_dft(pre.middleRows(r0, nr), pim.middleRows(r0, nr), yt.middleRows(r0, nr));
       }
     }
-    for (Index b = 0; b < B; ++b) Eigen::Map<Matrix>(out.col(b).data(), L, N) = yt.middleRows(b * L, L);
+    for (Index b = 0; b < B && B > 1; ++b) Eigen::Map<Matrix>(out.col(b).data(), L, N) = yt.middleRows(b * L, L);
   }
 
   // Multiply-adds of apply() per column, against rows() per non-zero for add_columns().
@@ -263,13 +268,24 @@ class ToeplitzGram {
           anti(i, u) = zb[l] * za[m] - za[l] * zb[m];
         }
     }
+    // cos(j theta_i), sin(j theta_i) from exact values at j = 16 m and t = j - 16 m by the angle
+    // sum (a few ulps; a quarter of the cos/sin calls, which dominated the build at large M)
     Matrix cosines(N, nb), sines(N, nb);
-    for (Index i = 0; i < nb; ++i)
-      for (Index j = 0; j < N; ++j) {
-        const double w = double(j) * theta[i];
-        cosines(j, i) = std::cos(w);
-        sines(j, i) = std::sin(w);
+    const Index step = 16;
+    double ct[step], st[step];
+    for (Index i = 0; i < nb; ++i) {
+      for (Index t = 0; t < step && t < N; ++t) {
+        ct[t] = std::cos(double(t) * theta[i]);
+        st[t] = std::sin(double(t) * theta[i]);
       }
+      for (Index j0 = 0; j0 < N; j0 += step) {
+        const double cm = std::cos(double(j0) * theta[i]), sm = std::sin(double(j0) * theta[i]);
+        for (Index t = 0; t < step && j0 + t < N; ++t) {
+          cosines(j0 + t, i) = cm * ct[t] - sm * st[t];
+          sines(j0 + t, i) = sm * ct[t] + cm * st[t];
+        }
+      }
+    }
     Matrix ts(N, U), ta(N, U);
     const RowPartition parts(N);
     const int nthreads = resolve_threads(threads);
@@ -338,12 +354,16 @@ class ToeplitzGram {
       return;
     }
     const Index N = N_, h = N / 2;
-    Matrix u = x;
-    if (q_ != 1.0) u *= decay_diag_.asDiagonal();
-    Matrix even(u.rows(), (N + 1) / 2), odd(u.rows(), h);
-    even.leftCols(h) = u.leftCols(h) + u.rightCols(h).rowwise().reverse();
-    odd = u.leftCols(h) - u.rightCols(h).rowwise().reverse();
-    if (N % 2) even.col(h) = u.col(h);
+    Matrix even(x.rows(), (N + 1) / 2), odd(x.rows(), h);
+    auto fold = [&](const auto& u) {
+      even.leftCols(h) = u.leftCols(h) + u.rightCols(h).rowwise().reverse();
+      odd = u.leftCols(h) - u.rightCols(h).rowwise().reverse();
+      if (N % 2) even.col(h) = u.col(h);
+    };
+    if (q_ != 1.0)
+      fold(Matrix(x * decay_diag_.asDiagonal()));
+    else
+      fold(x);
     re.noalias() = even * fold_cos_;
     if (h > 0)
       im.noalias() = odd * fold_sin_;

@@ -32,8 +32,11 @@ On the paper's network problems (L = 40, N = 100, M = 400 and 1000, R = 1 to 20)
 took 1.6 to 4 times fewer steps than restarted FISTA to the same objective (relative error 2e-6).
 The numpy reference (:mod:`fastmem.reference.nuclear_norm`) implements every variant step for step. The singular values of the small
 matrix come by default from the eigen-decomposition of its min(N, L)^2 Gram matrix
-(``svd="gram"``; about 3x faster than Eigen's BDCSVD and 8x faster than JacobiSVD at
-100 x 40); ``svd="bdc"`` or ``"jacobi"`` use a backward-stable SVD instead. Columns of y are
+(``svd="gram"``: tridiagonalisation, all eigenvalues by root-free QL, eigenvectors by inverse
+iteration only for the singular values above the threshold, with a full eigen-decomposition as
+fallback when they fail a residual or orthogonality check; about 5x faster than Eigen's BDCSVD
+and 12x faster than JacobiSVD at 100 x 40 with 13 kept); ``svd="bdc"`` or ``"jacobi"`` use a
+backward-stable SVD instead. Columns of y are
 solved together (operator products are GEMMs over the active columns, SVTs run in parallel
 over columns), and each column stops on its own, so a batch gives what one-by-one gives.
 """
