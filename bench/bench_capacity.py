@@ -41,11 +41,11 @@ def reservoirpy_mc(W, Z, k_max, seed, sparse):
         return rpy_mc(model, k_max=k_max, as_list=True, seed=seed)
 
 
-def main() -> int:
+def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--radius", type=float, default=0.95)
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     try:
         import reservoirpy
 

@@ -8,7 +8,7 @@ each reached. With no NAME every benchmark runs.
 from __future__ import annotations
 
 import argparse
-import importlib.util
+import importlib
 import pathlib
 import sys
 
@@ -31,9 +31,9 @@ def main(argv=None) -> int:
     sys.path.insert(0, str(HERE))
     status = 0
     for name in args.names or list(benches):
-        spec = importlib.util.spec_from_file_location(f"bench_{name}", benches[name])
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
+        # a plain import (registered in sys.modules), so that benchmarks running a process pool can
+        # pickle their module-level functions (spawn children import them by name from HERE)
+        module = importlib.import_module(f"bench_{name}")
         print(f"\n===== bench {name}{' (quick)' if args.quick else ''} =====", flush=True)
         status |= int(module.main(["--quick"] if args.quick else []) or 0)
     return status

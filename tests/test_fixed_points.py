@@ -428,3 +428,39 @@ def test_eigenvalues_shared_by_rows_with_the_same_jacobian(rng):
     s3[0] = np.nextafter(s3[0], 1.0)  # one ulp apart: computed for itself
     e3 = _core.map_jacobian_eigenvalues(W, np.array([s1, s3]))
     assert eig_distance(e3[1], _core.map_jacobian_eigenvalues(W, s3[None])[0]) == 0.0
+
+
+@given(K=st.integers(0, 64), N=st.integers(1, 4), tol=st.sampled_from([0.0, 0.05, 0.3, 1.0, np.inf]),
+       seed=st.integers(0, 2**32 - 1))
+def test_small_deduplication_matches_the_vectorised_one(K, N, tol, seed):
+    """Up to 64 points _deduplicate takes a plain loop over all distances: the same kept points,
+    counts and owners as the vectorised path (clustered points, repeated points and ties in q)."""
+    from fastmem.dynamics import fixed_points as fp
+
+    rng = np.random.default_rng(seed)
+    centres = rng.standard_normal((3, N))
+    pts = centres[rng.integers(0, 3, K)] + 0.1 * rng.standard_normal((K, N)) * rng.integers(0, 2, (K, 1))
+    q = rng.integers(0, 4, K).astype(float)  # many ties
+    small = fp._deduplicate(pts, q, tol)
+    saved = fp._SMALL_DEDUP
+    try:
+        fp._SMALL_DEDUP = -1
+        big = fp._deduplicate(pts, q, tol)
+    finally:
+        fp._SMALL_DEDUP = saved
+    for a, b in zip(small, big):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_newton_is_refused_on_a_singular_jacobian_and_used_on_a_regular_one():
+    """The conditioning test before Newton's step (a cheap lower bound of rcond, Eigen's estimate
+    where that bound does not decide): W = I makes J = diag(1 - F^2) - I singular at S = 0 (LM
+    steps only, no factorisation used for Newton: q still decreases to the fixed point 0); a
+    contracting W keeps J regular and Newton converges in a few iterations."""
+    N = 6
+    S0 = np.full((1, N), 0.3)
+    lm = _core.find_fixed_points(np.eye(N), np.zeros(N), S0 * 1e-3, max_iter=50, n_threads=1)
+    assert lm["q"][0] < 1e-12 or lm["status"][0] in (1, 2, 3)
+    W = 0.5 * np.eye(N) + 0.1 * np.ones((N, N)) / N
+    nt = _core.find_fixed_points(W, np.zeros(N), S0, n_threads=1)
+    assert nt["status"][0] == 0 and nt["iterations"][0] <= 8 and np.abs(nt["points"][0]).max() < 1e-6

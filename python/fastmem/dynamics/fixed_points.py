@@ -226,6 +226,8 @@ def _deduplicate(points: np.ndarray, q: np.ndarray, tol: float) -> Tuple[np.ndar
     order = np.argsort(q, kind="stable")
     P = points[order]
     K = P.shape[0]
+    if K <= _SMALL_DEDUP:
+        return _deduplicate_small(P, order, tol)
     remaining = np.ones(K, dtype=bool)
     best_d = np.full(K, np.inf)
     owner = np.full(K, -1)
@@ -252,6 +254,41 @@ def _deduplicate(points: np.ndarray, q: np.ndarray, tol: float) -> Tuple[np.ndar
     counts = np.bincount(owner, minlength=len(centres)) if K else np.zeros(0, dtype=int)
     owner_in = np.empty(K, dtype=int)
     owner_in[order] = owner
+    return order[np.asarray(centres, dtype=int)].astype(int), counts.astype(int), owner_in
+
+
+_SMALL_DEDUP = 64  # up to this many points, _deduplicate_small (all distances at once, a plain loop)
+
+
+def _deduplicate_small(P: np.ndarray, order: np.ndarray, tol: float) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`_deduplicate` for few points (P: the points in q order): every distance by one
+    broadcast, then the same greedy visit as a plain loop (numpy's per-call overhead dominated the
+    vectorised loop for a few dozen points; find_fixed_points deduplicates only the searches that
+    were not merged). Distances are computed as in :func:`_deduplicate` (norm of the difference)."""
+    K = P.shape[0]
+    D = np.linalg.norm(P[:, None, :] - P[None, :, :], axis=2).tolist()
+    remaining = [True] * K
+    best_d = [np.inf] * K
+    owner = [-1] * K
+    centres: list = []
+    for i in range(K):
+        if not remaining[i]:
+            continue
+        c = len(centres)
+        owner[i] = c
+        centres.append(i)
+        row = D[i]
+        for j in range(i + 1, K):
+            d = row[j]
+            if d <= tol:  # (False for NaN)
+                if d < best_d[j]:  # strict: the earlier kept point wins ties
+                    best_d[j] = d
+                    owner[j] = c
+                remaining[j] = False
+    own = np.asarray(owner, dtype=int)
+    counts = np.bincount(own, minlength=len(centres)) if K else np.zeros(0, dtype=int)
+    owner_in = np.empty(K, dtype=int)
+    owner_in[order] = own
     return order[np.asarray(centres, dtype=int)].astype(int), counts.astype(int), owner_in
 
 
