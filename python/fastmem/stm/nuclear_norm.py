@@ -35,7 +35,7 @@ matrix come by default from the eigen-decomposition of its min(N, L)^2 Gram matr
 (``svd="gram"``: tridiagonalisation, all eigenvalues by root-free QL, eigenvectors by inverse
 iteration only for the singular values above the threshold, with a full eigen-decomposition as
 fallback when they fail a residual or orthogonality check; about 5x faster than Eigen's BDCSVD
-and 12x faster than JacobiSVD at 100 x 40 with 13 kept); ``svd="bdc"`` or ``"jacobi"`` use a
+and 12x faster than JacobiSVD at 100 x 40, rank 5 + noise); ``svd="bdc"`` or ``"jacobi"`` use a
 backward-stable SVD instead. Columns of y are
 solved together (operator products are GEMMs over the active columns, SVTs run in parallel
 over columns), and each column stops on its own, so a batch gives what one-by-one gives.
