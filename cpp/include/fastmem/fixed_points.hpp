@@ -309,7 +309,8 @@ struct JacobianLibrary {
 //  1. a chord step (Shamanskii): the last factorised Jacobian of this search reused, accepted
 //     only if it at least halves |G| (q_new <= q / 4); at most chord_steps in a row. Near a
 //     fixed point this keeps Newton's fast convergence at O(N^2) per step instead of O(N^3);
-//  2. a chord step with the library's Jacobian at the fixed point nearest to S (same test);
+//  2. a chord step with the library's Jacobian at the fixed point nearest to S (q_new <=
+//     share_decrease q), or, where it lowers q by less, two such steps (q_2 <= 0.3 share_decrease^2 q);
 //  3. Newton's step with the Jacobian at S, halved up to max_halvings times until
 //     q_new <= q (1 - 2e-4 alpha) (Armijo: along the Newton direction dq/dalpha = -2q);
 //  4. Levenberg-Marquardt's step, mu raised until q decreases.
@@ -449,6 +450,29 @@ inline FixedPointTrace minimise_speed(const W_t& W, const Vector& c, Vector& s, 
             accepted = true;
             last_lu = nullptr;
             last_inv = &lib->inverse(static_cast<std::size_t>(j));
+          } else if (d.allFinite() && q_new < q) {
+            // 2b. where that step lowered q but too little, a second chord step with the same
+            // inverse from the candidate; the two are accepted together if q_2 <= 0.3
+            // share_decrease^2 q (two O(N^2) steps instead of an LU factorisation: 107 -> 83 on the
+            // benchmark). The 0.3: with share_decrease^2 alone, or 0.5 of it, 2 of 22 trained-network
+            // test cases (seeds, noise levels) lost one or two rarely reached saddles to known
+            // points; with 0.3 all 22 find the same points as without 2b.
+            const Matrix& inv = lib->inverse(static_cast<std::size_t>(j));
+            g = f_new - s_new;  // (G at the candidate; restored below if the pair is refused)
+            d.noalias() = inv * g;
+            s_new -= d;
+            const double q_acc = 0.3 * opt.share_decrease * opt.share_decrease * q;
+            if (check_candidate(q_acc)) return merge_into(cand_j);
+            tanh_map_into(W, c, s_new, f_new);
+            const double q_2 = speed(f_new, s_new);
+            if (d.allFinite() && q_2 <= q_acc) {
+              q_new = q_2;
+              accepted = true;
+              last_lu = nullptr;
+              last_inv = &inv;
+            } else {
+              g = f - s;
+            }
           }
         }
       }
