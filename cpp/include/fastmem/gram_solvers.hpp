@@ -405,19 +405,14 @@ NuclearNormResult nuclear_norm_gram(const GramOp& G, const ConstMatrixRef& Q, co
       F[j] = Fn[j];
       nuc[j] = nucn[j];
       rank[j] = rankn[j];
-      const double xnorm2 = Xn.col(j).squaredNorm();
-      if (!sched.last_stage(j)) {
-        if (d2 <= opt.stage_tol * opt.stage_tol * h * h * xnorm2) {  // next continuation stage
-          sched.next_stage(j);
-          F[j] = smooth(X.col(j), GX.col(j), j) + sched.lam_now(j) * nuc[j];
-          Xp.col(j) = X.col(j);
-          GXp.col(j) = GX.col(j);
-          t[j] = 1.0;
-        }
-        conv[j] = 0;
-      } else {
-        conv[j] = d2 <= opt.tol * opt.tol * h * h * xnorm2;
+      const auto outcome = sched.after_step(j, d2, h, Xn.col(j).squaredNorm(), opt);
+      if (outcome == detail::NuclearSchedule::Step::new_stage) {
+        F[j] = smooth(X.col(j), GX.col(j), j) + sched.lam_now(j) * nuc[j];
+        Xp.col(j) = X.col(j);
+        GXp.col(j) = GX.col(j);
+        t[j] = 1.0;
       }
+      conv[j] = outcome == detail::NuclearSchedule::Step::converged;
       if (!conv[j] && sched.last_stage(j) && tracker.settled(j, iters[j], X.col(j))) calm[size_t(j)] = 1;
       if (conv[j] || calm[size_t(j)] || iters[j] >= opt.max_iter) {
         finish(j);

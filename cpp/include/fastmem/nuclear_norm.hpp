@@ -298,6 +298,17 @@ class NuclearSchedule {
     step_[j] = greedy() ? greedy_ : 1.0;
     first_[size_t(j)] = 1;
   }
+  enum class Step { go_on, new_stage, converged };
+  // The stopping rule of both solvers, after the accepted step of column j (d2 = ||S+ - Y||^2,
+  // step multiplier h, xnorm2 = ||S+||^2): before the last stage, a relative step below
+  // stage_tol moves to the next stage (new_stage: the caller resets the momentum and re-evaluates
+  // F at lam_now); in the last stage, one below tol has converged.
+  Step after_step(Index j, double d2, double h, double xnorm2, const NuclearNormOptions& opt) {
+    if (last_stage(j)) return d2 <= opt.tol * opt.tol * h * h * xnorm2 ? Step::converged : Step::go_on;
+    if (!(d2 <= opt.stage_tol * opt.stage_tol * h * h * xnorm2)) return Step::go_on;  // (NaN: go on, as before)
+    next_stage(j);
+    return Step::new_stage;
+  }
   void compact(const std::vector<Index>& keep);
 
  private:
@@ -485,19 +496,14 @@ NuclearNormResult nuclear_norm_fista(const Op& A, const ConstMatrixRef& Y, const
       F[j] = Fn[j];
       nuc[j] = nucn[j];
       rank[j] = rankn[j];
-      const double xnorm2 = Xn.col(j).squaredNorm();
-      if (!sched.last_stage(j)) {
-        if (d2 <= opt.stage_tol * opt.stage_tol * h * h * xnorm2) {  // next continuation stage
-          sched.next_stage(j);
-          F[j] = 0.5 * (AX.col(j) - y.col(j)).squaredNorm() + sched.lam_now(j) * nuc[j];
-          Xp.col(j) = X.col(j);
-          AXp.col(j) = AX.col(j);
-          t[j] = 1.0;
-        }
-        conv[j] = 0;
-      } else {
-        conv[j] = d2 <= opt.tol * opt.tol * h * h * xnorm2;
+      const auto outcome = sched.after_step(j, d2, h, Xn.col(j).squaredNorm(), opt);
+      if (outcome == detail::NuclearSchedule::Step::new_stage) {
+        F[j] = 0.5 * (AX.col(j) - y.col(j)).squaredNorm() + sched.lam_now(j) * nuc[j];
+        Xp.col(j) = X.col(j);
+        AXp.col(j) = AX.col(j);
+        t[j] = 1.0;
       }
+      conv[j] = outcome == detail::NuclearSchedule::Step::converged;
       if (conv[j] || iters[j] >= opt.max_iter) {
         finish(j);
         continue;
