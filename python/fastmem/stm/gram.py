@@ -23,7 +23,7 @@ from typing import Optional, Tuple
 import numpy as np
 
 from .. import _core
-from .._validation import as_float_array, check_allocation, check_choice, check_float, check_int, check_threads
+from .._validation import as_float_array, check_allocation, check_float, check_int, check_threads
 from .network import NetworkOperator
 from ._scaling import column_scales
 from .signals import BasisLike, temporal_basis
@@ -238,14 +238,11 @@ def nuclear_norm_gram(G: ToeplitzGram, y, lam, *, warm_start=None, reference=Non
     must have the identity basis. See :func:`lasso_gram` for the other arguments; the
     settling test only runs in the last continuation stage (lam itself).
     """
-    from .nuclear_norm import CONTINUATION_FACTOR, GREEDY_STEP, METHODS, STAGE_TOL
+    from .nuclear_norm import _acceleration_arguments
 
     if isinstance(G, ToeplitzGram) and G.basis is not None:
         raise ValueError("nuclear_norm_gram needs a ToeplitzGram with the identity basis")
-    check_choice(method, "method", METHODS)
-    if not isinstance(continuation, (bool, np.bool_)):
-        raise TypeError(f"continuation must be a bool, got {type(continuation).__name__}")
+    accel = _acceleration_arguments(method, continuation)
     single, c, args, kwargs = _gram_problem(G, y, lam, warm_start, reference, tol, max_iter, settle_tol, n_threads)
-    kwargs.update(greedy=GREEDY_STEP if method == "greedy" else 0.0,
-                  continuation=CONTINUATION_FACTOR if continuation else 0.0, stage_tol=STAGE_TOL)
+    kwargs.update(accel)
     return _result(_core.nuclear_norm_gram(*args, **kwargs), single, c)

@@ -215,10 +215,19 @@ def _check_warm_start(warm_start, B: int, N: int, L: int, batched: bool) -> Opti
     return np.ascontiguousarray(X0.reshape(B, N * L))
 
 
+def _acceleration_arguments(method: str, continuation: bool) -> dict:
+    """The core solvers' ``greedy``, ``continuation`` and ``stage_tol`` for ``method`` and
+    ``continuation`` (checked: ValueError / TypeError naming the argument)."""
+    check_choice(method, "method", METHODS)
+    if not isinstance(continuation, (bool, np.bool_)):
+        raise TypeError(f"continuation must be a bool, got {type(continuation).__name__}")
+    return dict(greedy=GREEDY_STEP if method == "greedy" else 0.0,
+                continuation=CONTINUATION_FACTOR if continuation else 0.0, stage_tol=STAGE_TOL)
+
+
 def _solve(op, Y, lam_vec, N, L, X0, tol, max_iter, lipschitz, svd, restart, threads, method="fista",
            continuation=False) -> dict:
-    accel = dict(greedy=GREEDY_STEP if method == "greedy" else 0.0,
-                 continuation=CONTINUATION_FACTOR if continuation else 0.0, stage_tol=STAGE_TOL)
+    accel = _acceleration_arguments(method, continuation)
     if isinstance(op, _core.NetworkOperator) and svd == "gram" and _core.orthogonal_scale(op) > 0:
         # W^T W = q^2 I: the same FISTA in Gram form on the block-Toeplitz A^T A (stm/gram.py),
         # whose products cost O(N L (N + L)) per column instead of O(M N L)
@@ -326,11 +335,9 @@ def nuclear_norm(
     max_iter = check_int(max_iter, "max_iter", minimum=0)
     lip = 0.0 if lipschitz is None else check_float(lipschitz, "lipschitz", minimum=0.0, min_inclusive=False)
     check_choice(svd, "svd", SVD_METHODS)
-    check_choice(method, "method", METHODS)
+    _acceleration_arguments(method, continuation)  # checked here, before any work
     if not isinstance(restart, (bool, np.bool_)):
         raise TypeError(f"restart must be a bool, got {type(restart).__name__}")
-    if not isinstance(continuation, (bool, np.bool_)):
-        raise TypeError(f"continuation must be a bool, got {type(continuation).__name__}")
     accel = dict(method=method, continuation=bool(continuation))
     threads = check_threads(n_threads)
     check_allocation(8 * P * B + 8 * M * B, "nuclear_norm work arrays")
