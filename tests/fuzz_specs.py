@@ -405,6 +405,14 @@ register(
     aliases=NN_ALIASES,
 )
 register("fastmem._core.operator_norm_squared", lambda: dict(A=nn_problem()[0], n_threads=0))
+register(
+    "fastmem._core.nuclear_norm_dr",
+    lambda: dict(A=nn_problem()[0], y=nn_problem()[1][:, None], lam=np.array([0.05]), N=4, L=3,
+                 K=nn_problem()[0] @ nn_problem()[0].T, S0=None, tol=1e-6, max_iter=300, svd="gram", memory=10,
+                 n_threads=0),
+    aliases=NN_ALIASES,
+)
+register("fastmem._core.network_outer_gram", lambda: dict(op=stm.NetworkOperator(*stm.random_network(6, 2, rng=0), 4)._op))
 register("fastmem._core.singular_value_threshold",
          lambda: dict(S=R(3).standard_normal((2, 4, 3)), tau=np.array([0.1, 1.0]), svd="gram", n_threads=0))
 

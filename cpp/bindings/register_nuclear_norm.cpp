@@ -3,6 +3,7 @@
 #include <optional>
 #include "arrays.hpp"
 #include "fastmem/nuclear_norm.hpp"
+#include "fastmem/nuclear_norm_dr.hpp"
 #include "registry.hpp"
 
 namespace py = pybind11;
@@ -103,6 +104,70 @@ py::dict nuclear_norm_py(const py::object& A, const CArray& Y, const CArray& lam
   return out;
 }
 
+// Douglas-Rachford + Anderson (fastmem/nuclear_norm_dr.hpp); K = A A^T (M, M) from the caller.
+py::dict nuclear_norm_dr_py(const py::object& A, const CArray& Y, const CArray& lam, Index N, Index L, const CArray& K,
+                            std::optional<CArray> S0, double tol, Index max_iter, const std::string& svd, int memory,
+                            int n_threads) {
+  require(N >= 1 && L >= 1, "N and L must be >= 1");
+  auto y = as_matrix(Y, "y");
+  auto lv = as_vector(lam, "lam");
+  const Index M = y.rows(), B = y.cols(), P = N * L;
+  require(lv.size() == B, "lam must have one value per column of y");
+  require((lv.array() >= 0.0).all() && lv.allFinite(), "lam must be finite and >= 0");
+  require(std::isfinite(tol) && tol >= 0.0, "tol must be finite and >= 0");
+  require(max_iter >= 0, "max_iter must be >= 0");
+  require(memory >= 0 && memory <= 100, "memory must be in [0, 100]");
+  require_ndim(K, 2, "K");
+  require(K.shape(0) == M && K.shape(1) == M, "K must have shape (M, M) = (" + std::to_string(M) + ", " +
+                                                  std::to_string(M) + ")");
+  require_finite_array(K, "K");
+  const Matrix Km = Eigen::Map<const RowMatrix>(K.data(), M, M);
+  NuclearNormOptions opt;
+  opt.tol = tol;
+  opt.max_iter = max_iter;
+  opt.svd = parse_svd(svd);
+  opt.threads = checked_threads(n_threads);
+  DouglasRachfordOptions dro;
+  dro.memory = memory;
+  Matrix ycols = y;
+  Vector lamv = lv;
+  Matrix x0;
+  if (S0) {
+    require(S0->ndim() == 2 && S0->shape(0) == B && S0->shape(1) == P, "S0 must have shape (B, N*L)");
+    require_finite_array(*S0, "S0");
+    x0 = Eigen::Map<const Matrix>(S0->data(), P, B);
+  }
+  NuclearNormResult r = with_operator(A, [&](const auto& op) {
+    require(op.rows() == M, "y must have M = " + std::to_string(op.rows()) + " rows");
+    require(op.cols() == P, "A must have N*L = " + std::to_string(P) + " columns, got " + std::to_string(op.cols()));
+    py::gil_scoped_release release;
+    return nuclear_norm_dr(op, Km, ycols, lamv, N, L, S0 ? &x0 : nullptr, opt, dro);
+  });
+  py::array_t<double> S({B, N, L});
+  std::copy(r.X.data(), r.X.data() + r.X.size(), S.mutable_data());
+  py::dict out;
+  out["S"] = S;
+  out["objective"] = vector_out(r.objective);
+  out["residual_norm"] = vector_out(r.residual_norm);
+  out["nuclear_norm"] = vector_out(r.nuclear_norm);
+  out["rank"] = vector_out(r.rank);
+  out["iterations"] = vector_out(r.iterations);
+  out["converged"] = vector_out(r.converged);
+  out["lipschitz"] = r.lipschitz;
+  return out;
+}
+
+py::array_t<double> network_outer_gram_py(const NetworkOperator& op) {
+  Matrix K;
+  {
+    py::gil_scoped_release release;
+    K = network_outer_gram(op.recurrence(), op.input_matrix(), op.steps());
+  }
+  py::array_t<double> out({K.rows(), K.cols()});
+  Eigen::Map<RowMatrix>(out.mutable_data(), K.rows(), K.cols()) = K;
+  return out;
+}
+
 double operator_norm_squared_py(const py::object& A, int n_threads) {
   const int threads = checked_threads(n_threads);
   return with_operator(A, [&](const auto& op) {
@@ -153,6 +218,12 @@ FASTMEM_REGISTER(nuclear_norm) {
         py::arg("greedy") = 0.0, py::arg("continuation") = 0.0, py::arg("stage_tol") = 1e-3,
         "FISTA + SVT for min 0.5||y_b - A vec(S_b)||^2 + lam_b ||S_b||_*; y (M, B), lam (B,), S0 (B, N*L). "
         "A: dense (M, N*L) array or NetworkOperator. Returns a dict.");
+  m.def("nuclear_norm_dr", &nuclear_norm_dr_py, py::arg("A"), py::arg("y"), py::arg("lam"), py::arg("N"),
+        py::arg("L"), py::arg("K"), py::arg("S0") = py::none(), py::arg("tol") = 1e-6, py::arg("max_iter") = 10000,
+        py::arg("svd") = "gram", py::arg("memory") = 10, py::arg("n_threads") = 0,
+        "Nuclear-norm recovery by Douglas-Rachford + Anderson acceleration; K = A A^T (M, M). Returns a dict.");
+  m.def("network_outer_gram", &network_outer_gram_py, py::arg("op"),
+        "K = A A^T (M, M) of a NetworkOperator, by doubling (O(M^2 log N) for a block-diagonal W).");
   m.def("operator_norm_squared", &operator_norm_squared_py, py::arg("A"), py::arg("n_threads") = 0,
         "||A||_2^2 by Lanczos on A^T A (a slight over-estimate: top Ritz value + residual bound).");
   m.def("singular_value_threshold", &svt_py, py::arg("S"), py::arg("tau"), py::arg("svd") = "gram",

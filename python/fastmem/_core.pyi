@@ -167,6 +167,21 @@ def nuclear_norm_fista(
     continuation: float = 0.0,
     stage_tol: float = 1e-3,
 ) -> dict[str, Any]: ...
+def nuclear_norm_dr(
+    A: Any,
+    y: Array,
+    lam: Array,
+    N: int,
+    L: int,
+    K: Array,
+    S0: Optional[Array] = None,
+    tol: float = 1e-6,
+    max_iter: int = 10000,
+    svd: str = "gram",
+    memory: int = 10,
+    n_threads: int = 0,
+) -> dict[str, Any]: ...
+def network_outer_gram(op: NetworkOperator) -> Array: ...
 def operator_norm_squared(A: Any, n_threads: int = 0) -> float: ...
 def singular_value_threshold(S: Array, tau: Array, svd: str = "gram", n_threads: int = 0) -> Tuple[Array, Array, Array]: ...
 # gram (register_gram.cpp): block-Toeplitz A^T A of scaled-orthogonal networks and the
