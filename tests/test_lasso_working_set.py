@@ -133,7 +133,8 @@ def test_working_set_that_cannot_fit_is_a_memory_error_not_a_crash(monkeypatch, 
     assert np.all(np.isfinite(res.coef)) and np.all(res.objective > 0)
 
 
-@pytest.mark.parametrize("value", ["abc", "-1", "0", "nan", "inf"])
+@pytest.mark.parametrize("value", ["abc", "-1", "0", "nan", "inf", "infinity", "1_000_000", " 1e9", "1e9 ", "0x100000",
+                                   "1e", "1e5."])
 def test_bad_memory_limit_is_a_value_error_naming_it(monkeypatch, value):
     from fastmem._validation import check_allocation
 
@@ -198,3 +199,14 @@ def test_forced_switch_reaches_the_optimum(max_size, frac, seed):
         assert abs(F - F_ref) <= 1e-7 * F_ref + 1e-12 * float(Y[:, b] @ Y[:, b])
     with pytest.raises(ValueError, match="max_size"):
         _core.lasso_working_set_gram(G, AtY, yy, lams, None, 1e-6, 100, 10, 1, max_size=-2)
+
+
+@pytest.mark.parametrize("value", ["8e9", "8000000000", "8.5e+9", "+8e9", ".5e10"])
+def test_memory_limit_numbers_read_alike_in_python_and_the_core(monkeypatch, value):
+    from fastmem._validation import memory_limit_bytes
+
+    A, _, y = _network_problem(40, 2, 10, 5, 0.0, 1)
+    monkeypatch.setenv("FASTMEM_MEMORY_LIMIT", value)
+    assert memory_limit_bytes() == float(value)
+    res = _core.lasso_working_set(A, y[None, :], np.array([1e-3]), None, 1e-6, 1000, 10, 1)  # the core accepts it
+    assert np.all(np.isfinite(res["objective"])) and np.all(res["objective"] > 0)

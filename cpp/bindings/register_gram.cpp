@@ -85,11 +85,7 @@ py::dict lasso_gram_py(const ToeplitzGram& G, const CArray& AtY, const CArray& y
   GramInputs in = gram_inputs(G, AtY, yy, lam, X0, tol, max_iter, lipschitz, reference, settle_tol, settle_every);
   if (reference) in.settle.reference = &in.reference;
   std::vector<char> settled;
-  LassoOptions opt;
-  opt.tol = tol;
-  opt.max_iter = max_iter;
-  opt.lipschitz = lipschitz;
-  opt.threads = checked_threads(n_threads);
+  const LassoOptions opt = lasso_options(tol, max_iter, lipschitz, n_threads);
   LassoOutput res;
   {
     py::gil_scoped_release release;
@@ -107,10 +103,7 @@ py::dict lasso_working_set_gram_py(const ToeplitzGram& G, const CArray& AtY, con
   require(G.has_entries(), "the working-set Gram LASSO needs the identity basis (no temporal basis)");
   GramInputs in = gram_inputs(G, AtY, yy, lam, X0, tol, max_iter, 0.0, std::nullopt, 0.0, 1);
   require(p0 >= 1, "p0 must be >= 1");
-  LassoOptions opt;
-  opt.tol = tol;
-  opt.max_iter = max_iter;
-  opt.threads = checked_threads(n_threads);
+  const LassoOptions opt = lasso_options(tol, max_iter, 0.0, n_threads);
   require(max_size >= -1, "max_size must be -1 (automatic), 0 (no limit) or a number of columns");
   WorkingSetOptions ws;
   ws.p0 = p0;

@@ -59,11 +59,7 @@ py::dict solve(const Op& op, const CArray& Yt, const CArray& lam, const std::opt
   require(max_iter >= 0, "max_iter must be >= 0");
   Eigen::Map<const Matrix> Y(Yt.data(), M, B);
   const Matrix X0 = warm_start_columns(X0t, B, P);
-  LassoOptions opt;
-  opt.tol = tol;
-  opt.max_iter = max_iter;
-  opt.lipschitz = lipschitz;
-  opt.threads = checked_threads(n_threads);
+  const LassoOptions opt = lasso_options(tol, max_iter, lipschitz, n_threads);
   LassoOutput res;
   {
     py::gil_scoped_release release;
@@ -86,10 +82,7 @@ py::dict solve_working_set(const CArray& A, const CArray& Yt, const CArray& lam,
   require(p0 >= 1, "p0 must be >= 1");
   Eigen::Map<const Matrix> Y(Yt.data(), M, B);
   const Matrix X0 = warm_start_columns(X0t, B, P);
-  LassoOptions opt;
-  opt.tol = tol;
-  opt.max_iter = max_iter;
-  opt.threads = checked_threads(n_threads);
+  const LassoOptions opt = lasso_options(tol, max_iter, 0.0, n_threads);
   WorkingSetOptions ws;
   ws.p0 = p0;
   LassoOutput res;

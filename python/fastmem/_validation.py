@@ -25,6 +25,9 @@ def physical_memory_bytes() -> int:
         return 16 * 2**30
 
 
+_NUMBER_CHARACTERS = frozenset("0123456789.eE+-")
+
+
 def memory_limit_bytes() -> float:
     """Bytes fastmem may allocate: ``FASTMEM_MEMORY_LIMIT`` (bytes) if set, else 80% of physical memory.
 
@@ -33,8 +36,11 @@ def memory_limit_bytes() -> float:
     """
     env = os.environ.get("FASTMEM_MEMORY_LIMIT", "")
     if env:
+        # Digits, '.', 'e', signs only (8e9, 8000000000): the grammar on which Python's float() and
+        # the C++ core's strtod agree, so both sides accept and reject the same strings (float()
+        # alone would take ' 8e9', '8_000' and 'infinity', which the core refuses).
         try:
-            value = float(env)
+            value = float(env) if set(env) <= _NUMBER_CHARACTERS else float("nan")
         except ValueError:
             value = float("nan")
         if not (np.isfinite(value) and value > 0):

@@ -51,9 +51,12 @@ inline double physical_memory_bytes() {
 inline double memory_limit_bytes() {
   if (const char* env = std::getenv("FASTMEM_MEMORY_LIMIT")) {
     if (*env != '\0') {
+      // Digits, '.', 'e', signs only: the grammar on which strtod and Python's float() agree
+      // (strtod alone would take hex and leading spaces, float() underscores).
+      const bool plain = std::string(env).find_first_not_of("0123456789.eE+-") == std::string::npos;
       char* end = nullptr;
-      const double v = std::strtod(env, &end);
-      require(end != env && *end == '\0' && std::isfinite(v) && v > 0.0,
+      const double v = plain ? std::strtod(env, &end) : 0.0;
+      require(plain && end != env && *end == '\0' && std::isfinite(v) && v > 0.0,
               "FASTMEM_MEMORY_LIMIT must be a positive number of bytes, got '" + std::string(env) + "'");
       return v;
     }
