@@ -1,6 +1,7 @@
 // Bindings for nuclear-norm recovery (FISTA + singular value thresholding), for a dense A
 // or the matrix-free NetworkOperator.
 #include <optional>
+#include <type_traits>
 #include "arrays.hpp"
 #include "fastmem/nuclear_norm.hpp"
 #include "fastmem/nuclear_norm_dr.hpp"
@@ -141,6 +142,12 @@ py::dict nuclear_norm_dr_py(const py::object& A, const CArray& Y, const CArray& 
     require(op.rows() == M, "y must have M = " + std::to_string(op.rows()) + " rows");
     require(op.cols() == P, "A must have N*L = " + std::to_string(P) + " columns, got " + std::to_string(op.cols()));
     py::gil_scoped_release release;
+    if constexpr (std::is_same_v<std::decay_t<decltype(op)>, NetworkOperator>) {
+      if (!op.recurrence().is_dense()) {  // the same products, arranged for one column at a time
+        const BlockNetworkColumns cols(op.recurrence(), op.input_matrix(), op.steps());
+        return nuclear_norm_dr(cols, Km, ycols, lamv, N, L, S0 ? &x0 : nullptr, opt, dro);
+      }
+    }
     return nuclear_norm_dr(op, Km, ycols, lamv, N, L, S0 ? &x0 : nullptr, opt, dro);
   });
   py::array_t<double> S({B, N, L});
