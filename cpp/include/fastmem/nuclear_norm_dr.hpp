@@ -24,9 +24,9 @@
 //
 // Step size: t = t_unit 2^k with t_unit = P / ||A||_F^2 (= P / tr K) and k starting at
 // round(log2(0.1 lam_max / lam)), lam_max = ||mat(A^T y)||_2 (the smallest lam whose solution
-// is 0); every 5 iterations the relative primal residual ||w - x|| / ||w|| and dual residual
+// is 0); every 10 iterations the relative primal residual ||w - x|| / ||w|| and dual residual
 // ||w - w_prev|| / (t ||grad f(x)||) are balanced (Boyd et al. 2011, 3.4.1): k decreases when
-// the first exceeds 5 times the second, increases in the opposite case, at most 10 times, with
+// the first exceeds 3 times the second, increases in the opposite case, at most 10 times, with
 // z rescaled to w + t' grad f(x) and the Anderson history cleared. Factors are cached per k.
 //
 // A warm start x0 enters as z = x0 + t grad f(x0) (prox_{t f}(z) = x0; the fixed point when x0
@@ -46,8 +46,8 @@ namespace fastmem {
 
 struct DouglasRachfordOptions {
   int memory = 10;            // Anderson memory m (0 = plain Douglas-Rachford)
-  double balance = 5.0;       // residual ratio that changes the step
-  int balance_every = 5;      // iterations between checks
+  double balance = 3.0;       // residual ratio that changes the step
+  int balance_every = 10;     // iterations between checks
   int max_step_changes = 10;  // step changes per column
   double start = 0.1;         // t lam ~ start * lam_max / (||A||_F^2 / P) at the start
 };
@@ -95,34 +95,37 @@ struct RecurrencePower {
     }
     return p;
   }
-  // S <- W^n S (W^n)^T (S symmetric M x M)
+  // S <- W^n S (W^n)^T: S <- S B^T (column pairs), then S <- B S (row pairs, column by column)
   void sandwich(Matrix& S) const {
     if (dense) {
       const Matrix t = full * S;
       S.noalias() = t * full.transpose();
       return;
     }
-    for (int side = 0; side < 2; ++side) {
-      // side 0: S <- B S (row pairs, as column operations on S^T = S); side 1: S <- S B^T
-      for (Index i = 0; i < m; i += 2) {
+    times_transpose(S);
+    for (Index c = 0; c < m; ++c) {
+      double* v = S.col(c).data();
+      for (Index i = 0; i + 1 < m; i += 2) {
         const Eigen::Matrix2d& b = blocks[size_t(i / 2)];
-        if (i + 1 < m) {
-          if (side == 0) {
-            for (Index c = 0; c < m; ++c) {
-              const double a0 = S(i, c), a1 = S(i + 1, c);
-              S(i, c) = b(0, 0) * a0 + b(0, 1) * a1;
-              S(i + 1, c) = b(1, 0) * a0 + b(1, 1) * a1;
-            }
-          } else {
-            Vector c0 = S.col(i);
-            S.col(i) = b(0, 0) * c0 + b(0, 1) * S.col(i + 1);
-            S.col(i + 1) = b(1, 0) * c0 + b(1, 1) * S.col(i + 1);
-          }
-        } else if (side == 0) {
-          S.row(i) *= b(0, 0);
-        } else {
-          S.col(i) *= b(0, 0);
+        const double x0 = v[i], x1 = v[i + 1];
+        v[i] = b(0, 0) * x0 + b(0, 1) * x1;
+        v[i + 1] = b(1, 0) * x0 + b(1, 1) * x1;
+      }
+      if (m % 2) v[m - 1] *= blocks.back()(0, 0);
+    }
+  }
+  // S <- S B^T
+  void times_transpose(Matrix& S) const {
+    for (Index i = 0; i < m; i += 2) {
+      const Eigen::Matrix2d& b = blocks[size_t(i / 2)];
+      if (i + 1 < m) {
+        for (Index r = 0; r < m; ++r) {
+          const double s0 = S(r, i), s1 = S(r, i + 1);
+          S(r, i) = b(0, 0) * s0 + b(0, 1) * s1;
+          S(r, i + 1) = b(1, 0) * s0 + b(1, 1) * s1;
         }
+      } else {
+        S.col(i) *= b(0, 0);
       }
     }
   }

@@ -182,11 +182,11 @@ def nuclear_norm_dr(
     ``T(z) = z + w - x``; Anderson type II (memory ``memory``) on T, the history cleared and z
     reset to the best plain step whenever ``||T(z) - z||`` grows above the best seen by more
     than 1e-4 relative; ``t = (P / ||A||_F^2) 2^k``, k from ``round(log2(0.1 lam_max / lam))``
-    and moved by one every 5 iterations (at most 10 times) when the relative primal residual
+    and moved by one every 10 iterations (at most 10 times) when the relative primal residual
     ``||w - x|| / ||w||`` and dual residual ``||w - w_prev|| / (t ||grad f(x)||)`` differ by more
-    than 5x; a warm start S0 enters as ``z = S0 + t grad f(S0)`` (``prox_{t f}(z) = S0``). Stops when ``||w - x|| <= tol ||w|| + 256 eps ||b||`` (``b = z + t A^T y``: the rounding
-    floor of x; or ``||w - x|| <= tol ||z - x||`` where w = 0); the
-    answer is w. With ``target_objective``, also stops (``converged=True``) once w's objective
+    than 3x; a warm start S0 enters as ``z = S0 + t grad f(S0)`` (``prox_{t f}(z) = S0``). Stops
+    when ``||w - x|| <= tol ||w|| + 256 eps ||b||`` (``b = z + t A^T y``: the rounding floor of
+    x; or ``||w - x|| <= tol ||z - x||`` where w = 0); the answer is w. With ``target_objective``, also stops (``converged=True``) once w's objective
     is <= the target (one extra product per step; the benchmark's equal-accuracy timing).
     ``lipschitz`` of the result is 0 (no step uses it).
     """
@@ -236,10 +236,10 @@ def nuclear_norm_dr(
                 break
         if it >= max_iter:
             break
-        if wprev is not None and it % 5 == 0 and changes < 10:
+        if wprev is not None and it % 10 == 0 and changes < 10:
             rp = fn / max(wn, np.finfo(float).tiny)
             sd = float(np.linalg.norm(w - wprev)) / max(t * float(np.linalg.norm(u)), np.finfo(float).tiny)
-            kn = k - 1 if rp > 5.0 * sd else (k + 1 if sd > 5.0 * rp else k)
+            kn = k - 1 if rp > 3.0 * sd else (k + 1 if sd > 3.0 * rp else k)
             kn = int(np.clip(kn, -40, 40))
             if kn != k:
                 k, t = kn, unit * 2.0**kn
