@@ -17,7 +17,8 @@
 // Anderson acceleration (type II, memory m; Walker & Ni 2011, with the safeguard of Zhang,
 // O'Donoghue & Boyd 2020 in its simplest form): with residuals f_i = T(z_i) - z_i of the last
 // m + 1 iterates, the next point is T(z_k) - sum_i gamma_i (T(z_{i+1}) - T(z_i)), gamma the
-// least-squares fit of f_k by the residual differences (Tikhonov 1e-9 tr). It is kept while
+// least-squares fit of f_k by the residual differences (Tikhonov 1e-9 tr; the differences kept in
+// a ring of m columns with their Gram matrix updated one row per step). It is kept while
 // ||f|| does not grow (by more than 1e-4 relative) above the best seen; otherwise the history is
 // cleared and the iteration restarts from the best plain step T(z_best) (whose own residual then
 // starts the new best).
@@ -281,7 +282,13 @@ NuclearNormResult nuclear_norm_dr(const Op& A, const Matrix& K, const ConstMatri
   const int m = dr.memory;
   Matrix b(P, 1), Ab(M, 1), v(M, 1), Atv(P, 1), Aw(M, 1);
   Vector x(P), w(P), f(P), u(P), z(P), zb(P), Tz(P), wprev(P);
-  std::vector<Vector> Zh, Fh;  // Anderson history: T(z_i) and f_i
+  // Anderson history: the last m differences of T(z_i) and of f_i, in a ring of columns, with
+  // their Gram matrix H = dF^T dF updated one row and column per step
+  Matrix dF(P, std::max(m, 1)), dZ(P, std::max(m, 1)), H(std::max(m, 1), std::max(m, 1));
+  Vector Fprev(P), Zprev(P);
+  Index count = 0, head = 0;
+  bool have_last = false;
+  auto clear_history = [&] { count = head = 0; have_last = false; };
   for (Index j = 0; j < B; ++j) {
     const double lj = lam[j];
     const auto q = Q.col(j);
@@ -298,8 +305,7 @@ NuclearNormResult nuclear_norm_dr(const Op& A, const Matrix& K, const ConstMatri
       A.adjoint(Ab, Atv, threads);
       z = X0->col(j) + t * Atv.col(0);
     }
-    Zh.clear();
-    Fh.clear();
+    clear_history();
     double best = std::numeric_limits<double>::infinity();
     bool have_prev = false, conv = false;
     int changes = 0;
@@ -347,8 +353,7 @@ NuclearNormResult nuclear_norm_dr(const Op& A, const Matrix& K, const ConstMatri
           k = kn;
           t = unit * std::ldexp(1.0, k);
           z = w + t * u;
-          Zh.clear();
-          Fh.clear();
+          clear_history();
           best = std::numeric_limits<double>::infinity();
           have_prev = false;
           ++changes;
@@ -358,9 +363,8 @@ NuclearNormResult nuclear_norm_dr(const Op& A, const Matrix& K, const ConstMatri
       wprev = w;
       have_prev = true;
       Tz = z + f;
-      if (!Zh.empty() && fn > best * (1.0 + 1e-4)) {  // safeguard: restart from the best plain step
-        Zh.clear();
-        Fh.clear();
+      if (have_last && fn > best * (1.0 + 1e-4)) {  // safeguard: restart from the best plain step
+        clear_history();
         z = zb;
         best = std::numeric_limits<double>::infinity();  // T(z_best) is taken whatever its residual
         continue;
@@ -373,35 +377,34 @@ NuclearNormResult nuclear_norm_dr(const Op& A, const Matrix& K, const ConstMatri
         z = Tz;
         continue;
       }
-      Zh.push_back(Tz);
-      Fh.push_back(f);
-      if (int(Zh.size()) > m + 1) {
-        Zh.erase(Zh.begin());
-        Fh.erase(Fh.begin());
-      }
-      const Index h = Index(Zh.size()) - 1;
-      if (h == 0) {
+      if (!have_last) {
+        Fprev = f;
+        Zprev = Tz;
+        have_last = true;
         z = Tz;
         continue;
       }
-      Matrix dF(P, h), dZ(P, h);
-      for (Index i = 0; i < h; ++i) {
-        dF.col(i) = Fh[size_t(i + 1)] - Fh[size_t(i)];
-        dZ.col(i) = Zh[size_t(i + 1)] - Zh[size_t(i)];
-      }
-      Matrix H = dF.transpose() * dF;
-      const double tr = H.trace();
+      const Index slot = head;
+      dF.col(slot) = f - Fprev;
+      dZ.col(slot) = Tz - Zprev;
+      Fprev = f;
+      Zprev = Tz;
+      head = (head + 1) % m;
+      count = std::min<Index>(count + 1, m);
+      for (Index i = 0; i < count; ++i) H(i, slot) = H(slot, i) = dF.col(i).dot(dF.col(slot));
+      Matrix Hs = H.topLeftCorner(count, count);
+      const double tr = Hs.trace();
       if (!(tr > 0.0) || !std::isfinite(tr)) {
         z = Tz;
         continue;
       }
-      H.diagonal().array() += 1e-9 * tr;
-      const Vector gamma = H.ldlt().solve(dF.transpose() * f);
+      Hs.diagonal().array() += 1e-9 * tr;
+      const Vector gamma = Hs.ldlt().solve(dF.leftCols(count).transpose() * f);
       if (!gamma.allFinite()) {
         z = Tz;
         continue;
       }
-      z = Tz - dZ * gamma;
+      z = Tz - dZ.leftCols(count) * gamma;
     }
     res.X.col(j) = w;
     Matrix wm = w;
