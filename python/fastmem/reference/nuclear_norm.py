@@ -186,9 +186,10 @@ def nuclear_norm_dr(
     ``||w - x|| / ||w||`` and dual residual ``||w - w_prev|| / (t ||grad f(x)||)`` differ by more
     than 3x; a warm start S0 enters as ``z = S0 + t grad f(S0)`` (``prox_{t f}(z) = S0``). Stops
     when ``||w - x|| <= tol ||w|| + 256 eps ||b||`` (``b = z + t A^T y``: the rounding floor of
-    x; or ``||w - x|| <= tol ||z - x||`` where w = 0); the answer is w. With ``target_objective``, also stops (``converged=True``) once w's objective
-    is <= the target (one extra product per step; the benchmark's equal-accuracy timing).
-    ``lipschitz`` of the result is 0 (no step uses it).
+    x; or ``||w - x|| <= tol ||z - x||`` where w = 0); the answer is w. With
+    ``target_objective``, also stops (``converged=True``) once w's objective is <= the target
+    (one extra product per step; the benchmark's equal-accuracy timing). ``lipschitz`` of the
+    result is 0 (no step uses it).
     """
     import scipy.linalg
 

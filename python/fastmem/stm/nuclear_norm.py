@@ -25,16 +25,20 @@ momentum point Y, relative to the iterate; h = 1 for FISTA) or ``max_iter`` step
   the gradient-based adaptive restart of O'Donoghue & Candes.
   ``method="dr"``: Douglas-Rachford splitting with Anderson acceleration
   (``cpp/include/fastmem/nuclear_norm_dr.hpp``): ``x = (I + t A^T A)^{-1}(z + t A^T y)`` by
-  Woodbury through one Cholesky factor of the M x M matrix ``I + t A A^T``, ``w = D_{t lam}(2x - z)``,
-  ``z <- z + w - x``, Anderson type II (memory 10, safeguarded) on that map, t from the scale of
-  ``A^T y`` and adapted by residual balancing; stops when ``||w - x||_F <= tol ||w||_F``.
+  Woodbury through one Cholesky factor of the M x M matrix ``I + t A A^T``,
+  ``w = D_{t lam}(2x - z)``, ``z <- z + w - x``, Anderson type II (memory 10, safeguarded) on
+  that map, t from the scale of ``A^T y`` and adapted by residual balancing; stops when
+  ``||w - x||_F <= tol ||w||_F`` (plus a rounding floor; see the reference's notes).
   ``continuation``, ``restart`` and ``lipschitz`` do not apply (the result's ``lipschitz`` is the
   one passed, or 0). Each step costs a product with A and with A^T (greedy FISTA in Gram form:
   one Gram product), plus a set-up of O(M^2 log N) (K for a block-diagonal network) and O(M^3)
-  (Cholesky): worth it where M is small against N L and many FISTA steps would be needed. On the
-  paper's problems at M = 400 (L = 40, N = 100) it took 37 to 61 steps for R = 5 to 20 where
-  greedy FISTA took 600 to 800 (about 5x less time at equal accuracy), but was slower for R = 1
-  (rank-9 noise solutions: 240 steps) and at M = 1000 for R = 1 and 5; hence not the default.
+  (Cholesky): worth it where M is small against N L and FISTA needs many steps. Measured
+  (``bench/bench_nuclear_norm.py --M 400 1000``, L = 40, N = 100, one thread, to greedy FISTA's
+  objective at tol 1e-6): at M = 400, 37-40 steps for R = 5..20 where greedy FISTA takes 564-584
+  (6.5-6.7x less time), 183 against 485 for R = 1 (1.4x); at M = 1000, 1.3-1.4x faster for
+  R = 5..20 but 6x slower for R = 1 (160 steps against 71). Hence not the default: pass
+  ``method="dr"`` when M is well below N L (M <= N L / 10, say). Columns of y are solved one
+  after another (no batched products): a batch costs B single solves.
 * ``continuation=True`` (default; cold starts with lam > 0 only): the problem is solved for
   ``lam_max * 0.2^k`` (``lam_max = ||A^T y||_2``, the smallest lam whose solution is 0) down
   to lam, each stage to a relative step of 1e-3 and warm-starting the next with the momentum
