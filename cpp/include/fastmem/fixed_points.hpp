@@ -206,9 +206,9 @@ struct JacobianLibrary {
   std::vector<Vector> points;
   // J(p)^-1 of the points, once per distinct Jacobian (p and its mirror -p share one: half the
   // memory the chord steps stream through, 1 MB instead of 2 for the benchmark's 26 points)
-  std::vector<Matrix> inverses;
+  std::vector<RowMatrix> inverses;  // (row-major: the chord steps multiply by them, slightly faster than column-major)
   std::vector<std::size_t> inverse_index;  // per point: its inverse in inverses
-  const Matrix& inverse(std::size_t j) const { return inverses[inverse_index[j]]; }
+  const RowMatrix& inverse(std::size_t j) const { return inverses[inverse_index[j]]; }
   std::vector<double> q, grad_norm, radius;  // per point: its q, |grad q|, certified basin radius rho
   std::vector<Index> source;  // per point: the initial state whose search found it
   RowMatrix P;      // the points as rows, for nearest()
@@ -301,7 +301,7 @@ struct JacobianLibrary {
       p = x;
       grad_p = speed_gradient_norm(W, f, g);
     }
-    Matrix inv = lu.inverse();
+    RowMatrix inv = lu.inverse();
     const Eigen::RowVectorXd col_sq = inv.colwise().squaredNorm();
     const double C_sum = col_sq.cwiseSqrt().dot(w_row_sq.transpose());
     const double C_fro = w_norm2 * std::sqrt(col_sq.dot(w_row_sq.transpose()));
@@ -350,7 +350,7 @@ inline FixedPointTrace minimise_speed(const W_t& W, const Vector& c, Vector& s, 
   bool have_lu = false;        // lu holds a usable (well-conditioned) factorisation of some earlier J
   // the Jacobian of the last accepted chord/Newton step: this search's LU or a library inverse
   const LU* last_lu = nullptr;
-  const Matrix* last_inv = nullptr;
+  const RowMatrix* last_inv = nullptr;
   int chord_run = 0;
   const bool use_lib = lib != nullptr && !lib->empty();
   // the library point nearest to s (near_j, near_d: -1 until computed for the current s), and to
@@ -397,7 +397,7 @@ inline FixedPointTrace minimise_speed(const W_t& W, const Vector& c, Vector& s, 
     d = fact.solve(g);  // the step is -d (exactly -(J^-1 G): the solve is odd in its right-hand side)
     return evaluate_step(q_accept);
   };
-  auto try_inverse_step = [&](const Matrix& inv, double q_accept = -1.0) {
+  auto try_inverse_step = [&](const RowMatrix& inv, double q_accept = -1.0) {
     d.noalias() = inv * g;
     return evaluate_step(q_accept);
   };
@@ -474,7 +474,7 @@ inline FixedPointTrace minimise_speed(const W_t& W, const Vector& c, Vector& s, 
             // benchmark). The 0.3: with share_decrease^2 alone, or 0.5 of it, 2 of 22 trained-network
             // test cases (seeds, noise levels) lost one or two rarely reached saddles to known
             // points; with 0.3 all 22 find the same points as without 2b.
-            const Matrix& inv = lib->inverse(static_cast<std::size_t>(j));
+            const RowMatrix& inv = lib->inverse(static_cast<std::size_t>(j));
             g = f_new - s_new;  // (G at the candidate; restored below if the pair is refused)
             d.noalias() = inv * g;
             s_new -= d;
