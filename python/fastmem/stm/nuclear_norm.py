@@ -35,7 +35,7 @@ momentum point Y, relative to the iterate; h = 1 for FISTA) or ``max_iter`` step
   (Cholesky): worth it where M is small against N L and FISTA needs many steps. Measured
   (``bench/bench_nuclear_norm.py --M 400 1000``, L = 40, N = 100, one thread, to greedy FISTA's
   objective at tol 1e-6): at M = 400, 37-40 steps for R = 5..20 where greedy FISTA takes 564-584
-  (6.5-6.7x less time), 183 against 485 for R = 1 (1.4x); at M = 1000, 1.3-1.4x faster for
+  (7-7.4x less time), 183 against 485 for R = 1 (1.7x); at M = 1000, 1.3-1.5x faster for
   R = 5..20 but 6x slower for R = 1 (160 steps against 71). Hence not the default: pass
   ``method="dr"`` when M is well below N L (M <= N L / 10, say). Columns of y are solved one
   after another (no batched products): a batch costs B single solves.
