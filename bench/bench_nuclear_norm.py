@@ -27,10 +27,12 @@ on the same problems:
   "compile s" cvxpy's canonicalisation (problem.compilation_time, part of the whole call),
   "SCS solve s" SCS's own solve time from cvxpy's solver_stats.
 
-* method="dr" (Douglas-Rachford splitting + Anderson acceleration, opt-in) with the network
-  operator, where M <= --dr-max-M (default 1000): at equal accuracy with SCS, and against the
-  default greedy FISTA at greedy's objective (tol 1e-6); same tol grid. Its set-up (K = A A^T and
-  a Cholesky factor of I + t K) is included in its time.
+* The rows above run method="greedy" (greedy FISTA + continuation) explicitly. method="dr"
+  (Douglas-Rachford splitting + Anderson acceleration) with the network operator, where
+  M <= --dr-max-M (default 1000): at equal accuracy with SCS, and against greedy FISTA at greedy's
+  objective (tol 1e-6); same tol grid. Its set-up (K = A A^T and a Cholesky factor of I + t K) is
+  included in its time. nuclear_norm's default, method="auto", is dr where 10 M <= N L (M <= 400
+  here) and greedy above: the column "cvxpy / default eq" is the ratio a user gets by default.
 
 Ratios are peer time / fastmem time (fastmem: min of 5 runs; numpy: min of 2, of 1 with --quick,
 which keeps it under 2 minutes). fastmem and numpy's BLAS run with --threads threads
@@ -54,7 +56,7 @@ import fastmem
 from fastmem import _core
 from fastmem.reference import nuclear_norm as ref
 from fastmem.stm import NetworkOperator, lowrank_signal, measurement_operator, nuclear_norm, random_network
-from fastmem.stm.nuclear_norm import CONTINUATION_FACTOR, GREEDY_STEP, STAGE_TOL, auto_lam
+from fastmem.stm.nuclear_norm import CONTINUATION_FACTOR, GREEDY_STEP, STAGE_TOL, _resolve_method, auto_lam
 
 L, N, NOISE = 40, 100, 0.01
 TOL = 1e-6
@@ -152,7 +154,8 @@ def _cells(Ms, Rs, B, cvx_max, seed, th, np_repeat, dr_max=1000) -> int:
             y0 = Y[:, 0]
             lam = auto_lam(A, NOISE, (N, L))
 
-            star = nuclear_norm(op, Y, (N, L), lam, tol=1e-10, max_iter=100000, n_threads=th)  # Gram form: fast
+            # Gram form: fast
+            star = nuclear_norm(op, Y, (N, L), lam, tol=1e-10, max_iter=100000, n_threads=th, method="greedy")
             F_star = star.objective
             lip = star.lipschitz  # ||A||^2 estimate handed to the numpy reference
 
@@ -160,10 +163,11 @@ def _cells(Ms, Rs, B, cvx_max, seed, th, np_repeat, dr_max=1000) -> int:
                 return (F - F_star[b]) / F_star[b]
 
             rep = 5  # fastmem solves are short: min of 5 (numpy: min of 2, 1 with --quick)
-            t_dense, one = timed(lambda: nuclear_norm(A, y0, (N, L), lam, tol=TOL, n_threads=th), rep)
-            t_net, one_net = timed(lambda: nuclear_norm(op, y0, (N, L), lam, tol=TOL, n_threads=th), rep)
-            t_bd, bd = timed(lambda: nuclear_norm(A, Y, (N, L), lam, tol=TOL, n_threads=th), rep)
-            t_bn, bn = timed(lambda: nuclear_norm(op, Y, (N, L), lam, tol=TOL, n_threads=th), rep)
+            t_dense, one = timed(lambda: nuclear_norm(A, y0, (N, L), lam, tol=TOL, n_threads=th, method="greedy"), rep)
+            t_net, one_net = timed(lambda: nuclear_norm(op, y0, (N, L), lam, tol=TOL, n_threads=th,
+                                                        method="greedy"), rep)
+            t_bd, bd = timed(lambda: nuclear_norm(A, Y, (N, L), lam, tol=TOL, n_threads=th, method="greedy"), rep)
+            t_bn, bn = timed(lambda: nuclear_norm(op, Y, (N, L), lam, tol=TOL, n_threads=th, method="greedy"), rep)
             t_bd, t_bn = t_bd / B, t_bn / B
             target = one.objective
             t_fm1 = min(t_dense, t_net)
@@ -190,24 +194,27 @@ def _cells(Ms, Rs, B, cvx_max, seed, th, np_repeat, dr_max=1000) -> int:
                               t_fista / fista.iterations * 1e3])
             if M <= cvx_max:
                 t_hi, hi = timed(lambda: nuclear_norm(op if t_net < t_dense else A, y0, (N, L), lam, tol=1e-7,
-                                                      n_threads=th), rep)
+                                                      n_threads=th, method="greedy"), rep)
                 t0 = time.perf_counter()
                 Xc, t_scs_only, t_compile = scs_solve(A, y0, lam)
                 t_cvx = time.perf_counter() - t0
                 F_scs = ref.objective(A, y0, Xc, lam)
                 fm_op = op if t_net < t_dense else A
                 for tol_eq in EQ_TOLS:
-                    eq = nuclear_norm(fm_op, y0, (N, L), lam, tol=tol_eq, max_iter=100000, n_threads=th)
+                    eq = nuclear_norm(fm_op, y0, (N, L), lam, tol=tol_eq, max_iter=100000, n_threads=th,
+                                      method="greedy")
                     if eq.objective <= F_scs:
                         break
                 t_eq, eq = timed(lambda: nuclear_norm(fm_op, y0, (N, L), lam, tol=tol_eq, max_iter=100000,
-                                                      n_threads=th), rep)
+                                                      n_threads=th, method="greedy"), rep)
                 cvx_rows.append([M, R, t_hi, err(hi.objective), tol_eq, t_eq, err(eq.objective), t_cvx, t_compile,
                                  t_scs_only, err(F_scs), t_cvx / t_hi, t_cvx / t_eq, t_scs_only / t_eq])
                 if M <= dr_max:
                     tol_dr, t_dr, dr = equal_accuracy_dr(op, y0, lam, F_scs, th, rep)
+                    auto = _resolve_method("auto", M, N * L)  # what nuclear_norm() uses by default
+                    t_auto = t_dr if auto == "dr" else t_eq
                     cvx_dr_rows.append([M, R, tol_dr, dr.iterations, t_dr, err(dr.objective), t_cvx / t_dr,
-                                        t_scs_only / t_dr, t_eq / t_dr])
+                                        t_scs_only / t_dr, t_eq / t_dr, auto, t_cvx / t_auto])
             if M <= dr_max:  # method="dr" against greedy FISTA at greedy's accuracy (tol 1e-6)
                 tol_dr, t_dr, dr = equal_accuracy_dr(op, y0, lam, one.objective, th, rep)
                 dr_rows.append([M, R, one.iterations, t_fm1, tol_dr, dr.iterations, t_dr, err(dr.objective),
@@ -236,8 +243,9 @@ def _cells(Ms, Rs, B, cvx_max, seed, th, np_repeat, dr_max=1000) -> int:
                     "reaching SCS's objective; faster operator), problem 0")
         if cvx_dr_rows:
             print_table(["M", "R", "dr tol (eq)", "dr its", "dr s (eq)", "dr err", "cvxpy / dr eq", "SCS solve / dr eq",
-                         "greedy eq / dr eq"], cvx_dr_rows,
-                        "cvxpy (SCS) against fastmem method=\"dr\" (network operator) at equal accuracy, problem 0")
+                         "greedy eq / dr eq", "default", "cvxpy / default eq"], cvx_dr_rows,
+                        "cvxpy (SCS) against fastmem method=\"dr\" (network operator) at equal accuracy, problem 0; "
+                        "default = the method nuclear_norm's method=\"auto\" takes (dr where 10 M <= N L)")
     else:
         print("\ncvxpy skipped (every M above --cvxpy-max-M)")
     if dr_rows:

@@ -51,7 +51,7 @@ def test_dr_matches_reference_and_fista_optimum(N, L, M, R, frac, seed):
     lam = frac * _lam_max(A, y, N, L)
     fast = nuclear_norm(A, y, (N, L), lam, tol=1e-9, max_iter=20000, method="dr")
     slow = ref.nuclear_norm_dr(A, y, (N, L), lam, tol=1e-9, max_iter=20000)
-    fista = nuclear_norm(A, y, (N, L), lam, tol=1e-11, max_iter=100000)
+    fista = nuclear_norm(A, y, (N, L), lam, tol=1e-11, max_iter=100000, method="greedy")
     assert fast.S_hat.shape == (N, L)
     assert fast.objective == pytest.approx(ref.objective(A, y, fast.S_hat, lam), rel=1e-9, abs=1e-12)
     scale = 0.5 * float(y @ y) + 1e-12
@@ -158,3 +158,35 @@ def test_dr_core_checks_its_arguments():
         _core.nuclear_norm_dr(A, Y, np.array([0.1]), N, L, np.full((M, M), np.nan))
     with pytest.raises(ValueError, match="method"):
         nuclear_norm(A, y, (N, L), 0.1, method="douglas")
+
+
+@pytest.mark.parametrize("M, expected", [(40, "dr"), (41, "greedy")])  # N L = 400: "dr" up to M = 40
+@pytest.mark.parametrize("given", ["dense", "network"])
+def test_auto_method_is_dr_for_few_measurements_else_greedy(M, expected, given):
+    # the default method="auto" is exactly "dr" where 10 M <= N L and exactly "greedy" above
+    W, Z = random_network(M, 4, rng=M)
+    A = measurement_operator(W, Z, 100)
+    op = A if given == "dense" else NetworkOperator(W, Z, 100)
+    rng = np.random.default_rng(M)
+    y = A @ lowrank_signal(100, 4, 1, rng=rng).S.reshape(-1) + 0.01 * rng.standard_normal(M)
+    lam = 0.05 * _lam_max(A, y, 100, 4)
+    auto = nuclear_norm(op, y, (100, 4), lam)
+    same = nuclear_norm(op, y, (100, 4), lam, method=expected)
+    other = nuclear_norm(op, y, (100, 4), lam, method="greedy" if expected == "dr" else "dr")
+    np.testing.assert_array_equal(auto.S_hat, same.S_hat)
+    assert auto.iterations == same.iterations and auto.iterations != other.iterations
+    # and both reach the optimum (the tightly solved greedy FISTA's) to the default tolerance
+    best = nuclear_norm(op, y, (100, 4), lam, method="greedy", tol=1e-11, max_iter=100000)
+    assert (auto.objective - best.objective) / best.objective < 1e-5
+
+
+def test_gram_form_has_no_dr_method():
+    # nuclear_norm_gram is FISTA-only: method="dr" (or "auto") is refused, not run as FISTA
+    from fastmem.stm import ToeplitzGram, nuclear_norm_gram
+
+    W, Z = random_network(20, 3, rng=0)
+    G = ToeplitzGram(W, Z, 10)
+    y = np.random.default_rng(0).standard_normal(20)
+    for method in ("dr", "auto"):
+        with pytest.raises(ValueError, match="method"):
+            nuclear_norm_gram(G, y, 0.1, method=method)

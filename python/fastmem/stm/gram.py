@@ -234,15 +234,16 @@ def nuclear_norm_gram(G: ToeplitzGram, y, lam, *, warm_start=None, reference=Non
     Minimises, per column b, ``0.5 ||y_b - A vec(S)||^2 + lam_b ||S||_*`` (S of shape
     (N, L)) by greedy FISTA (or FISTA) with singular value thresholding and continuation on
     lam, stopping on the relative step ``||S+ - S|| <= tol h ||S+||`` (all as
-    :func:`~fastmem.stm.nuclear_norm`, whose ``method`` and ``continuation`` these are). G
+    :func:`~fastmem.stm.nuclear_norm`, whose ``method`` ("greedy" or "fista": Douglas-Rachford
+    has no Gram form) and ``continuation`` these are). G
     must have the identity basis. See :func:`lasso_gram` for the other arguments; the
     settling test only runs in the last continuation stage (lam itself).
     """
-    from .nuclear_norm import _acceleration_arguments
+    from .nuclear_norm import FISTA_METHODS, _acceleration_arguments
 
     if isinstance(G, ToeplitzGram) and G.basis is not None:
         raise ValueError("nuclear_norm_gram needs a ToeplitzGram with the identity basis")
-    accel = _acceleration_arguments(method, continuation)
+    accel = _acceleration_arguments(method, continuation, FISTA_METHODS)  # no "dr" in Gram form
     single, c, args, kwargs = _gram_problem(G, y, lam, warm_start, reference, tol, max_iter, settle_tol, n_threads)
     kwargs.update(accel)
     return _result(_core.nuclear_norm_gram(*args, **kwargs), single, c)

@@ -18,7 +18,9 @@ if a step shows it too small), and the relative stopping rule
 ``||S+ - Y||_F <= tol * h ||S+||_F`` (the proximal-gradient step of length h / Lip at the
 momentum point Y, relative to the iterate; h = 1 for FISTA) or ``max_iter`` steps.
 
-* ``method="greedy"`` (default): greedy FISTA (Liang, Luo & Schoenlieb, SIAM J. Sci. Comput.
+* ``method="auto"`` (default): ``"dr"`` where M <= N L / 10 (few measurements: there it is
+  both faster and more accurate at the same tol, measured below), ``"greedy"`` otherwise.
+* ``method="greedy"``: greedy FISTA (Liang, Luo & Schoenlieb, SIAM J. Sci. Comput.
   2022): momentum coefficient 1, step 1.3 / Lip, the gradient restart (zero momentum after
   it), and the safeguard h <- max(0.96 h, 1) whenever ``||S+ - S||`` exceeds the first step.
   ``method="fista"``: FISTA (Beck & Teboulle) with step 1 / Lip and, with ``restart=True``,
@@ -36,9 +38,11 @@ momentum point Y, relative to the iterate; h = 1 for FISTA) or ``max_iter`` step
   (``bench/bench_nuclear_norm.py --M 400 1000``, L = 40, N = 100, one thread, to greedy FISTA's
   objective at tol 1e-6): at M = 400, 37-40 steps for R = 5..20 where greedy FISTA takes 564-584
   (7-7.4x less time), 183 against 485 for R = 1 (1.7x); at M = 1000, 1.3-1.5x faster for
-  R = 5..20 but 6x slower for R = 1 (160 steps against 71). Hence not the default: pass
-  ``method="dr"`` when M is well below N L (M <= N L / 10, say). Columns of y are solved one
-  after another (no batched products): a batch costs B single solves.
+  R = 5..20 but 6x slower for R = 1 (160 steps against 71). At the default tol (1e-6), M = 400,
+  R = 1/5/20, the two methods' objectives were within 7e-10 / 7e-11 / 1.4e-10 (dr) and 3.3e-6 /
+  2.2e-6 / 1.1e-6 (greedy) of the optimum, dr taking 0.63 / 0.22 / 0.18 of greedy's time. Hence
+  ``method="auto"`` takes dr where M <= N L / 10 only. Columns of y are solved one after another
+  (no batched products): a batch costs B single solves.
 * ``continuation=True`` (default; cold starts with lam > 0 only): the problem is solved for
   ``lam_max * 0.2^k`` (``lam_max = ||A^T y||_2``, the smallest lam whose solution is 0) down
   to lam, each stage to a relative step of 1e-3 and warm-starting the next with the momentum
@@ -78,7 +82,9 @@ from ._scaling import column_scales, safe_scale
 from .network import NetworkOperator
 
 SVD_METHODS = ("gram", "bdc", "jacobi")
-METHODS = ("greedy", "fista", "dr")
+METHODS = ("auto", "greedy", "fista", "dr")
+FISTA_METHODS = ("greedy", "fista")  # the schemes of the Gram-form solver (stm.nuclear_norm_gram)
+DR_UNKNOWNS_PER_MEASUREMENT = 10  # method="auto" takes "dr" where N L >= 10 M (integers: no rounding)
 DR_MEMORY = 10  # Anderson memory of method="dr"
 GREEDY_STEP = 1.3  # greedy FISTA's first step, in units of 1 / ||A||^2 (Liang, Luo & Schoenlieb: 1.3)
 CONTINUATION_FACTOR = 0.2  # lam stages lam_max * 0.2^k
@@ -232,10 +238,19 @@ def _check_warm_start(warm_start, B: int, N: int, L: int, batched: bool) -> Opti
     return np.ascontiguousarray(X0.reshape(B, N * L))
 
 
-def _acceleration_arguments(method: str, continuation: bool) -> dict:
-    """The core solvers' ``greedy``, ``continuation`` and ``stage_tol`` for ``method`` and
-    ``continuation`` (checked: ValueError / TypeError naming the argument)."""
+def _resolve_method(method: str, M: int, P: int) -> str:
+    """The scheme ``method`` stands for on a problem with M measurements of P = N L unknowns:
+    ``"auto"`` is ``"dr"`` where ``M <= 0.1 P``, else ``"greedy"``; the others are themselves."""
     check_choice(method, "method", METHODS)
+    if method != "auto":
+        return method
+    return "dr" if DR_UNKNOWNS_PER_MEASUREMENT * M <= P else "greedy"
+
+
+def _acceleration_arguments(method: str, continuation: bool, methods: Tuple[str, ...] = METHODS) -> dict:
+    """The core solvers' ``greedy``, ``continuation`` and ``stage_tol`` for ``method`` (one of
+    ``methods``) and ``continuation`` (checked: ValueError / TypeError naming the argument)."""
+    check_choice(method, "method", methods)
     if not isinstance(continuation, (bool, np.bool_)):
         raise TypeError(f"continuation must be a bool, got {type(continuation).__name__}")
     return dict(greedy=GREEDY_STEP if method == "greedy" else 0.0,
@@ -292,7 +307,7 @@ def nuclear_norm(
     svd: str = "gram",
     restart: bool = True,
     n_threads: Optional[int] = None,
-    method: str = "greedy",
+    method: str = "auto",
     continuation: bool = True,
 ) -> NuclearNormResult:
     """Recover low-rank streams by nuclear-norm regularised least squares.
@@ -301,9 +316,10 @@ def nuclear_norm(
 
         F_b(S) = 0.5 ||y_b - A vec(S)||_2^2 + lam_b ||S||_*,    S of shape (N, L),
 
-    ``vec(S) = S.reshape(-1)``, by greedy FISTA (or FISTA) with singular value thresholding,
-    continuation on lam and the stopping rule ``||S+ - Y||_F <= tol h ||S+||_F`` (see the
-    module notes).
+    ``vec(S) = S.reshape(-1)``: by default (``method="auto"``) by Douglas-Rachford splitting with
+    Anderson acceleration where M <= N L / 10, else by greedy FISTA with singular value
+    thresholding, continuation on lam and the stopping rule ``||S+ - Y||_F <= tol h ||S+||_F``
+    (see the module notes).
 
     Parameters
     ----------
@@ -333,9 +349,10 @@ def nuclear_norm(
     restart : bool
         Adaptive restart of the momentum (``method="fista"``; greedy FISTA always restarts).
     n_threads : int, optional
-    method : {"greedy", "fista", "dr"}
+    method : {"auto", "greedy", "fista", "dr"}
         The scheme (see the module notes): greedy FISTA, FISTA, or Douglas-Rachford splitting
-        with Anderson acceleration (fewer, costlier steps; for M small against N*L).
+        with Anderson acceleration (fewer, costlier steps; for M small against N*L); "auto"
+        takes "dr" where M <= N L / 10 and "greedy" otherwise.
     continuation : bool
         Continuation on lam from ``||A^T y||_2`` down (cold starts only; see the module notes).
 
@@ -361,6 +378,7 @@ def nuclear_norm(
     max_iter = check_int(max_iter, "max_iter", minimum=0)
     lip = 0.0 if lipschitz is None else check_float(lipschitz, "lipschitz", minimum=0.0, min_inclusive=False)
     check_choice(svd, "svd", SVD_METHODS)
+    method = _resolve_method(method, M, P)
     _acceleration_arguments(method, continuation)  # checked here, before any work
     if not isinstance(restart, (bool, np.bool_)):
         raise TypeError(f"restart must be a bool, got {type(restart).__name__}")
