@@ -57,6 +57,23 @@ py::array_t<double> vector_out(const V& v) {
   return out;
 }
 
+// The dict both solvers return: S (B, N, L), objective, residual_norm, nuclear_norm, rank,
+// iterations, converged (B,), lipschitz.
+py::dict result_dict(const NuclearNormResult& r, Index B, Index N, Index L) {
+  py::array_t<double> S({B, N, L});
+  std::copy(r.X.data(), r.X.data() + r.X.size(), S.mutable_data());
+  py::dict out;
+  out["S"] = S;
+  out["objective"] = vector_out(r.objective);
+  out["residual_norm"] = vector_out(r.residual_norm);
+  out["nuclear_norm"] = vector_out(r.nuclear_norm);
+  out["rank"] = vector_out(r.rank);
+  out["iterations"] = vector_out(r.iterations);
+  out["converged"] = vector_out(r.converged);
+  out["lipschitz"] = r.lipschitz;
+  return out;
+}
+
 py::dict nuclear_norm_py(const py::object& A, const CArray& Y, const CArray& lam, Index N, Index L,
                          std::optional<CArray> S0, double tol, Index max_iter, double lipschitz,
                          const std::string& svd, bool restart, int n_threads, double greedy, double continuation,
@@ -91,18 +108,7 @@ py::dict nuclear_norm_py(const py::object& A, const CArray& Y, const CArray& lam
     py::gil_scoped_release release;
     return nuclear_norm_fista(op, ycols, lamv, N, L, S0 ? &x0 : nullptr, opt);
   });
-  py::array_t<double> S({B, N, L});
-  std::copy(r.X.data(), r.X.data() + r.X.size(), S.mutable_data());
-  py::dict out;
-  out["S"] = S;
-  out["objective"] = vector_out(r.objective);
-  out["residual_norm"] = vector_out(r.residual_norm);
-  out["nuclear_norm"] = vector_out(r.nuclear_norm);
-  out["rank"] = vector_out(r.rank);
-  out["iterations"] = vector_out(r.iterations);
-  out["converged"] = vector_out(r.converged);
-  out["lipschitz"] = r.lipschitz;
-  return out;
+  return result_dict(r, B, N, L);
 }
 
 // Douglas-Rachford + Anderson (fastmem/nuclear_norm_dr.hpp); K = A A^T (M, M) from the caller.
@@ -150,18 +156,7 @@ py::dict nuclear_norm_dr_py(const py::object& A, const CArray& Y, const CArray& 
     }
     return nuclear_norm_dr(op, Km, ycols, lamv, N, L, S0 ? &x0 : nullptr, opt, dro);
   });
-  py::array_t<double> S({B, N, L});
-  std::copy(r.X.data(), r.X.data() + r.X.size(), S.mutable_data());
-  py::dict out;
-  out["S"] = S;
-  out["objective"] = vector_out(r.objective);
-  out["residual_norm"] = vector_out(r.residual_norm);
-  out["nuclear_norm"] = vector_out(r.nuclear_norm);
-  out["rank"] = vector_out(r.rank);
-  out["iterations"] = vector_out(r.iterations);
-  out["converged"] = vector_out(r.converged);
-  out["lipschitz"] = r.lipschitz;
-  return out;
+  return result_dict(r, B, N, L);
 }
 
 py::array_t<double> network_outer_gram_py(const NetworkOperator& op) {
