@@ -60,6 +60,24 @@ inline Recurrence make_recurrence(const CArray& W, const std::string& structure)
   return Recurrence::block_diagonal(diag, upper, lower);
 }
 
+// A batch given as rows, (B, P), as P x B columns (a copy), checked for shape and finiteness.
+inline Matrix batch_columns(const CArray& a, const char* name, Index B, Index P) {
+  require_ndim(a, 2, name);
+  require(a.shape(0) == B && a.shape(1) == P, std::string(name) + " must have shape (" + std::to_string(B) + ", " +
+                                                  std::to_string(P) + "), got (" + std::to_string(a.shape(0)) + ", " +
+                                                  std::to_string(a.shape(1)) + ")");
+  require_finite_array(a, name);
+  return Eigen::Map<const Matrix>(a.data(), P, B);
+}
+
+// Per-column results (doubles or ints) as a float64 array.
+template <class V>
+py::array_t<double> values(const V& v) {
+  py::array_t<double> out(v.size());
+  for (Index i = 0; i < Index(v.size()); ++i) out.mutable_data()[i] = double(v[i]);
+  return out;
+}
+
 inline int checked_threads(int n_threads) {
   if (n_threads < 0) throw std::invalid_argument("n_threads must be >= 1 or None, got " + std::to_string(n_threads));
   return n_threads;

@@ -16,28 +16,12 @@ using namespace fastmem::bindings;
 
 namespace {
 
-// (B, P) array -> P x B matrix (a copy), checked.
-Matrix batch_columns(const CArray& a, const char* name, Index B, Index P) {
-  require_ndim(a, 2, name);
-  require(a.shape(0) == B && a.shape(1) == P, std::string(name) + " must have shape (" + std::to_string(B) + ", " +
-                                                  std::to_string(P) + "), got (" + std::to_string(a.shape(0)) + ", " +
-                                                  std::to_string(a.shape(1)) + ")");
-  require_finite_array(a, name);
-  return Eigen::Map<const Matrix>(a.data(), P, B);
-}
-
 py::array_t<double> batch_array(const Matrix& X) {
   py::array_t<double> out({X.cols(), X.rows()});
   Eigen::Map<Matrix>(out.mutable_data(), X.rows(), X.cols()) = X;
   return out;
 }
 
-template <class V>
-py::array_t<double> values(const V& v) {
-  py::array_t<double> out(v.size());
-  for (Index i = 0; i < Index(v.size()); ++i) out.mutable_data()[i] = double(v[i]);
-  return out;
-}
 
 struct GramInputs {
   Matrix Q, X0, reference;

@@ -36,14 +36,7 @@ Eigen::Map<const Vector> checked_lam(const CArray& lam, Index B) {
 
 // The warm start (B, P) as P x B columns, or an empty matrix for a cold start.
 Matrix warm_start_columns(const std::optional<CArray>& X0t, Index B, Index P) {
-  Matrix X0;
-  if (X0t) {
-    require_ndim(*X0t, 2, "warm_start");
-    require(X0t->shape(0) == B && X0t->shape(1) == P, "warm_start must have shape (P, B)");
-    require_finite_array(*X0t, "warm_start");
-    X0 = Eigen::Map<const Matrix>(X0t->data(), P, B);
-  }
-  return X0;
+  return X0t ? batch_columns(*X0t, "warm_start", B, P) : Matrix();
 }
 
 template <class Op>

@@ -50,11 +50,11 @@ auto with_operator(const py::object& A, F&& f) {
   return f(DenseOperator(a));
 }
 
-template <class V>
-py::array_t<double> vector_out(const V& v) {
-  py::array_t<double> out(v.size());
-  for (Index i = 0; i < v.size(); ++i) out.mutable_data()[i] = double(v[i]);
-  return out;
+// y has one row per row of A; A has N*L columns.
+template <class Op>
+void check_operator_shape(const Op& op, Index M, Index P) {
+  require(op.rows() == M, "y must have M = " + std::to_string(op.rows()) + " rows");
+  require(op.cols() == P, "A must have N*L = " + std::to_string(P) + " columns, got " + std::to_string(op.cols()));
 }
 
 // The dict both solvers return: S (B, N, L), objective, residual_norm, nuclear_norm, rank,
@@ -64,12 +64,12 @@ py::dict result_dict(const NuclearNormResult& r, Index B, Index N, Index L) {
   std::copy(r.X.data(), r.X.data() + r.X.size(), S.mutable_data());
   py::dict out;
   out["S"] = S;
-  out["objective"] = vector_out(r.objective);
-  out["residual_norm"] = vector_out(r.residual_norm);
-  out["nuclear_norm"] = vector_out(r.nuclear_norm);
-  out["rank"] = vector_out(r.rank);
-  out["iterations"] = vector_out(r.iterations);
-  out["converged"] = vector_out(r.converged);
+  out["objective"] = values(r.objective);
+  out["residual_norm"] = values(r.residual_norm);
+  out["nuclear_norm"] = values(r.nuclear_norm);
+  out["rank"] = values(r.rank);
+  out["iterations"] = values(r.iterations);
+  out["converged"] = values(r.converged);
   out["lipschitz"] = r.lipschitz;
   return out;
 }
@@ -96,15 +96,9 @@ py::dict nuclear_norm_py(const py::object& A, const CArray& Y, const CArray& lam
   require(std::isfinite(lipschitz) && lipschitz >= 0.0, "lipschitz must be finite and >= 0 (0 = estimate)");
   Matrix ycols = y;  // column-major M x B
   Vector lamv = lv;
-  Matrix x0;
-  if (S0) {
-    require(S0->ndim() == 2 && S0->shape(0) == B && S0->shape(1) == P, "S0 must have shape (B, N*L)");
-    require_finite_array(*S0, "S0");
-    x0 = Eigen::Map<const Matrix>(S0->data(), P, B);  // row b of (B, P) C-order = column b
-  }
+  const Matrix x0 = S0 ? batch_columns(*S0, "S0", B, P) : Matrix();
   NuclearNormResult r = with_operator(A, [&](const auto& op) {
-    require(op.rows() == M, "y must have M = " + std::to_string(op.rows()) + " rows");
-    require(op.cols() == P, "A must have N*L = " + std::to_string(P) + " columns, got " + std::to_string(op.cols()));
+    check_operator_shape(op, M, P);
     py::gil_scoped_release release;
     return nuclear_norm_fista(op, ycols, lamv, N, L, S0 ? &x0 : nullptr, opt);
   });
@@ -138,15 +132,9 @@ py::dict nuclear_norm_dr_py(const py::object& A, const CArray& Y, const CArray& 
   dro.memory = memory;
   Matrix ycols = y;
   Vector lamv = lv;
-  Matrix x0;
-  if (S0) {
-    require(S0->ndim() == 2 && S0->shape(0) == B && S0->shape(1) == P, "S0 must have shape (B, N*L)");
-    require_finite_array(*S0, "S0");
-    x0 = Eigen::Map<const Matrix>(S0->data(), P, B);
-  }
+  const Matrix x0 = S0 ? batch_columns(*S0, "S0", B, P) : Matrix();
   NuclearNormResult r = with_operator(A, [&](const auto& op) {
-    require(op.rows() == M, "y must have M = " + std::to_string(op.rows()) + " rows");
-    require(op.cols() == P, "A must have N*L = " + std::to_string(P) + " columns, got " + std::to_string(op.cols()));
+    check_operator_shape(op, M, P);
     py::gil_scoped_release release;
     if constexpr (std::is_same_v<std::decay_t<decltype(op)>, NetworkOperator>) {
       if (!op.recurrence().is_dense()) {  // the same products, arranged for one column at a time
@@ -208,7 +196,7 @@ py::tuple svt_py(const CArray& S, const CArray& tau, const std::string& svd, int
       }
     }
   }
-  return py::make_tuple(out, vector_out(nuc), vector_out(rank));
+  return py::make_tuple(out, values(nuc), values(rank));
 }
 
 }  // namespace
